@@ -1,0 +1,26 @@
+/**
+ * Calls a user function that answers through a Node-style callback or a returned promise, as the
+ * `origin` function and the `delegator` may. The first answer wins. A function that throws or
+ * rejects fails the call; one that returns nothing and takes no callback parameter can never
+ * answer, so it fails at once instead of leaving the request hanging.
+ */
+export function ask<T> (fn: (...args: never[]) => unknown, thisArg: unknown, argument: unknown): Promise<T> {
+  return new Promise<T>((settle, fail) => {
+    const callback = (error: unknown, answer?: T): void => {
+      if (error) fail(error)
+      else settle(answer as T)
+    }
+    const result = (fn as (this: unknown, argument: unknown, callback: unknown) => unknown).call(thisArg, argument, callback)
+    if (isThenable(result)) result.then(value => settle(value as T), fail)
+    else if (result !== undefined) settle(result as T)
+    else if (fn.length < 2) fail(new TypeError('it returned nothing and takes no callback parameter'))
+  })
+}
+
+export function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+export function describeError (error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : `a non-error value (${typeof error})`
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { ask, describeError } from './ask'
+import { compileDelegated, type Settings } from './configure'
+import type { Decision } from './decision'
+import { formatProblem } from './errors'
+import type { Policy } from './policy'
+import type { RouteEntry } from './route-table'
+
+/**
+ * Asks the `delegator` for this request's options and compiles them. Resolves to the policy, or to
+ * a refusal when the delegator fails or answers unusable options; never rejects.
+ */
+export function delegatedDecision (settings: Settings, entry: RouteEntry, request: FastifyRequest, fastify: FastifyInstance): Promise<Policy | Decision> {
+  const delegator = settings.delegator as NonNullable<Settings['delegator']>
+  return ask<unknown>(delegator, fastify, request).then(
+    options => {
+      if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+        return failure('invalid-delegated-options', `the delegator answered ${options === null ? 'null' : typeof options} instead of an options object`)
+      }
+      const compiled = compileDelegated(options, settings, entry)
+      return Array.isArray(compiled)
+        ? failure('invalid-delegated-options', `the delegator's options are unusable: ${compiled.map(formatProblem).join('; ')}`)
+        : compiled
+    },
+    (error: unknown) => failure('origin-resolver-failed', `the delegator failed: ${describeError(error)}`)
+  )
+}
+
+function failure (reason: Decision['reason'], detail: string): Decision {
+  // Options decided per request make every answer depend on the request: hence Vary: Origin.
+  return Object.freeze({ allowed: false, reason, detail, allowOrigin: undefined, headers: [], vary: 'Origin', owned: true })
+}

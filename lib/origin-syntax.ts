@@ -1,0 +1,135 @@
+/**
+ * Origins as browsers serialize them (Fetch standard: "serialization of an origin"):
+ * `scheme://host[:port]`, lowercase, no default port, no path, no trailing slash.
+ */
+
+/**
+ * The longest origin a browser can send: a scheme, "://", a 253-character DNS name and ":65535",
+ * with room for long extension schemes. Anything longer is not an origin.
+ */
+export const MAX_ORIGIN_LENGTH = 512
+
+// Visible ASCII without spaces or commas: Node joins repeated `Origin` lines with ", ", and no
+// serialized origin contains either, so such a value is refused before any matcher sees it.
+const ORIGIN_CHARACTERS = /^[\x21-\x2b\x2d-\x7e]+$/
+
+/** Cheap per-request sanity check; every matcher except `*` runs behind it. */
+export function isPlausibleOrigin (origin: string): boolean {
+  return origin.length <= MAX_ORIGIN_LENGTH && ORIGIN_CHARACTERS.test(origin)
+}
+
+export type OriginParse =
+  | { kind: 'canonical' }
+  | { kind: 'non-canonical', canonical: string }
+  | { kind: 'invalid', reason: string }
+
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i
+const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' }
+
+/** Checks an origin written in the configuration against its serialized form. */
+export function parseConfiguredOrigin (value: string): OriginParse {
+  if (value.includes(',')) {
+    return { kind: 'invalid', reason: 'one string holds several origins; list them as an array instead' }
+  }
+  if (!SCHEME.test(value)) {
+    return { kind: 'invalid', reason: `an origin starts with its scheme; did you mean "https://${value.replace(/^\/+/, '')}"?` }
+  }
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return { kind: 'invalid', reason: 'it is not a valid URL origin (scheme://host[:port])' }
+  }
+  if (url.username !== '' || url.password !== '') {
+    return { kind: 'invalid', reason: 'an origin has no user name or password' }
+  }
+  if (url.host === '') {
+    return { kind: 'invalid', reason: 'an origin needs a host' }
+  }
+  if (url.search !== '' || url.hash !== '' || (url.pathname !== '/' && url.pathname !== '')) {
+    return { kind: 'invalid', reason: `an origin has no path, query or fragment; write "${serialize(url)}"` }
+  }
+  const canonical = serialize(url)
+  return canonical === value ? { kind: 'canonical' } : { kind: 'non-canonical', canonical }
+}
+
+function serialize (url: URL): string {
+  // URL drops default ports only for special schemes; do it by hand so `ws:`/`wss:` behave too.
+  const port = url.port !== '' && url.port !== DEFAULT_PORTS[url.protocol] ? `:${url.port}` : ''
+  return `${url.protocol}//${url.hostname}${port}`
+}
+
+/**
+ * A safe wildcard pattern: `scheme://*.domain[:port]` (one or more labels in front of the domain,
+ * never the domain itself) and/or `scheme://host:*` (any port, or none).
+ */
+export interface OriginPattern {
+  /** e.g. `https://` */
+  schemePrefix: string
+  /** Host that must match exactly, or (with `anySubdomain`) the suffix after `*.`. */
+  host: string
+  anySubdomain: boolean
+  /** `undefined` = no port; `'*'` = any port or none; otherwise the exact port. */
+  port: string | undefined
+}
+
+export type PatternParse = { kind: 'pattern', pattern: OriginPattern } | { kind: 'invalid', reason: string }
+
+const PATTERN = /^([a-z][a-z0-9+.-]*:\/\/)(\*\.)?([a-z0-9.-]+|\[[0-9a-f:.]+\])(?::(\*|[0-9]{1,5}))?$/
+const HOST_LABEL = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?$/
+
+export function isPatternSyntax (value: string): boolean {
+  return value !== '*' && value.includes('*')
+}
+
+export function parseOriginPattern (value: string): PatternParse {
+  const match = PATTERN.exec(value)
+  if (match === null) {
+    return {
+      kind: 'invalid',
+      reason: "a wildcard may only stand for leading labels ('https://*.example.com') or the port " +
+        "('http://localhost:*'), in a lowercase origin with its scheme"
+    }
+  }
+  const [, schemePrefix = '', star, host = '', port] = match
+  const anySubdomain = star !== undefined
+  if (!anySubdomain && port !== '*') {
+    return { kind: 'invalid', reason: 'the wildcard must be a whole leading label or the whole port' }
+  }
+  if (anySubdomain && (!host.includes('.') || host.split('.').some(label => !HOST_LABEL.test(label)))) {
+    return {
+      kind: 'invalid',
+      reason: "'*.' must be followed by a registrable domain of two labels or more, such as 'example.com'"
+    }
+  }
+  return { kind: 'pattern', pattern: { schemePrefix, host, anySubdomain, port } }
+}
+
+/** Does a (plausible) request origin match a pattern? Linear in the origin's length, no regex. */
+export function matchesPattern (pattern: OriginPattern, origin: string): boolean {
+  if (!origin.startsWith(pattern.schemePrefix)) return false
+  let rest = origin.slice(pattern.schemePrefix.length)
+  const colon = rest.lastIndexOf(':')
+  // An IPv6 host ends with ']'; a colon before it belongs to the address, not to a port.
+  const hasPort = colon !== -1 && rest.indexOf(']', colon) === -1
+  if (hasPort) {
+    if (pattern.port === undefined || !isPort(rest.slice(colon + 1))) return false
+    if (pattern.port !== '*' && rest.slice(colon + 1) !== pattern.port) return false
+    rest = rest.slice(0, colon)
+  } else if (pattern.port !== undefined && pattern.port !== '*') {
+    return false
+  }
+  if (!pattern.anySubdomain) return rest === pattern.host
+  const suffix = '.' + pattern.host
+  if (rest.length <= suffix.length || !rest.endsWith(suffix)) return false
+  return rest.slice(0, rest.length - suffix.length).split('.').every(label => HOST_LABEL.test(label))
+}
+
+function isPort (text: string): boolean {
+  if (text.length === 0 || text.length > 5 || (text.length > 1 && text[0] === '0')) return false
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 48 || code > 57) return false
+  }
+  return Number(text) <= 65535
+}

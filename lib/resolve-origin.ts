@@ -1,0 +1,55 @@
+import { DISABLED, refusal, type Decision } from './decision'
+import { compileOriginAnswer } from './origin-matcher'
+import { isPlausibleOrigin } from './origin-syntax'
+import type { Policy } from './policy'
+import { ask, describeError } from './ask'
+
+/**
+ * Decides a request's origin under a policy. Synchronous for every static origin option; a promise
+ * only when the user's origin function has to be asked. The promise never rejects: a function that
+ * throws, rejects or answers garbage denies the request.
+ */
+export function decideOrigin (policy: Policy, origin: string | undefined, thisArg: unknown): Decision | Promise<Decision> {
+  const rule = policy.origin
+  const decisions = policy.decisions
+  switch (rule.type) {
+    case 'off':
+      return DISABLED
+    case 'any':
+      return decisions.allowedStatic
+    case 'fixed':
+      return origin === undefined || origin === rule.value ? decisions.allowedStatic : decisions.fixedMismatch
+  }
+  if (origin === undefined) return decisions.noOrigin
+  if (!isPlausibleOrigin(origin)) return decisions.invalidOrigin
+  if (rule.type === 'match') return rule.test(origin) ? decisions.allowedReflect : decisions.denied
+  return ask<unknown>(rule.resolve, thisArg, origin).then(
+    answer => decideAnswer(policy, answer, origin),
+    (error: unknown) => refusal(policy, 'origin-resolver-failed', describeError(error))
+  )
+}
+
+function decideAnswer (policy: Policy, answer: unknown, origin: string): Decision {
+  const rule = compileOriginAnswer(answer)
+  const decisions = policy.decisions
+  if (rule === undefined) {
+    return refusal(policy, 'origin-resolver-failed', `the origin function answered ${describeAnswer(answer)}, which is not an origin option`)
+  }
+  switch (rule.type) {
+    case 'off':
+      return decisions.denied
+    case 'any':
+      return policy.credentials ? decisions.wildcardWithCredentials : decisions.allowedAny
+    case 'fixed':
+      return rule.value === origin
+        ? decisions.allowedReflect
+        : Object.freeze({ ...decisions.fixedMismatch, allowOrigin: rule.value })
+    case 'match':
+      return rule.test(origin) ? decisions.allowedReflect : decisions.denied
+  }
+}
+
+function describeAnswer (answer: unknown): string {
+  return answer === null ? 'null' : typeof answer === 'string' ? `a string that is not an origin` : `a value of type ${typeof answer}`
+}
+

@@ -1,0 +1,52 @@
+import FindMyWay from 'find-my-way'
+import type { FastifyInstance, HTTPMethods } from 'fastify'
+import type { Policy } from './policy'
+import type { RouteCorsOptions } from './schema'
+
+/** A route's compiled policy, plus the raw overrides a delegator's options are merged with. */
+export interface RouteEntry {
+  readonly policy: Policy
+  readonly overrides: RouteCorsOptions | false | undefined
+  /** Set on the plugin's own catch-all OPTIONS route. */
+  readonly catchAll?: true
+}
+
+/**
+ * A shadow of Fastify's router that answers "which route would serve method M at URL U?" for
+ * preflights: they arrive as OPTIONS and hit the catch-all route, yet must be decided by the
+ * policy of the route the browser is about to call.
+ */
+export class RouteTable {
+  readonly #router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
+
+  constructor (fastify: FastifyInstance) {
+    const config = fastify.initialConfig
+    this.#router = FindMyWay({
+      // Mirror the options of Fastify's own router, so both pick the same route for a URL.
+      caseSensitive: config.caseSensitive,
+      ignoreTrailingSlash: config.ignoreTrailingSlash,
+      ignoreDuplicateSlashes: config.ignoreDuplicateSlashes,
+      maxParamLength: config.maxParamLength,
+      allowUnsafeRegex: true,
+      useSemicolonDelimiter: config.useSemicolonDelimiter
+    } as FindMyWay.Config<FindMyWay.HTTPVersion.V1>)
+  }
+
+  add (methods: HTTPMethods | HTTPMethods[], url: string, host: unknown, entry: RouteEntry): void {
+    const constraints = typeof host === 'string' || host instanceof RegExp ? { host } : {}
+    for (const method of Array.isArray(methods) ? methods : [methods]) {
+      // Fastify already refused true duplicates; what is left (custom constraints, methods
+      // find-my-way does not know) keeps the plugin's own policy for preflights.
+      try {
+        this.#router.on(method as FindMyWay.HTTPMethod, url, { constraints }, noop, entry)
+      } catch {}
+    }
+  }
+
+  find (method: string, url: string, host: string | undefined): RouteEntry | undefined {
+    const found = this.#router.find(method as FindMyWay.HTTPMethod, url, host === undefined ? {} : { host })
+    return (found?.store as RouteEntry | undefined) ?? undefined
+  }
+}
+
+function noop (): void {}

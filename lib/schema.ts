@@ -1,0 +1,104 @@
+import { Kind, Type, TypeRegistry, type Static, type TSchema } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
+
+// TypeBox has no built-in schema for RegExp instances; register a kind that checks `instanceof`.
+const REGEXP_KIND = 'FastifyCorsGuardRegExp'
+if (!TypeRegistry.Has(REGEXP_KIND)) TypeRegistry.Set(REGEXP_KIND, (_schema, value) => value instanceof RegExp)
+const RegExpInstance = Type.Unsafe<RegExp>({ [Kind]: REGEXP_KIND })
+
+const HeaderList = Type.Union([Type.String(), Type.Array(Type.String())], {
+  description: 'a comma-separated string or an array of strings'
+})
+
+/** What an origin function may answer: the same forms as the static `origin` option. */
+export const OriginAnswerSchema = Type.Union([
+  Type.String(),
+  Type.Boolean(),
+  RegExpInstance,
+  Type.Array(Type.Union([Type.String(), RegExpInstance]))
+])
+export type OriginAnswer = Static<typeof OriginAnswerSchema>
+
+export const OriginCallbackSchema = Type.Function(
+  [Type.Union([Type.Unsafe<Error>(Type.Any()), Type.Null()]), Type.Optional(OriginAnswerSchema)],
+  Type.Void()
+)
+export type OriginCallback = Static<typeof OriginCallbackSchema>
+
+export const OriginFunctionSchema = Type.Function(
+  [Type.Union([Type.String(), Type.Undefined()]), OriginCallbackSchema],
+  Type.Union([Type.Void(), Type.Promise(OriginAnswerSchema)])
+)
+/** `(origin, callback) => void` or `async (origin) => answer`; called only for valid origins. */
+export type OriginFunction = Static<typeof OriginFunctionSchema>
+
+const OriginSchema = Type.Union([OriginAnswerSchema, OriginFunctionSchema], {
+  description: "a string ('*', an origin such as 'https://app.example.com', or a pattern such as " +
+    "'https://*.example.com'), a boolean, a RegExp, an array of strings and RegExps, or a function"
+})
+
+const Status = (minimum: number, maximum: number, description: string) =>
+  Type.Integer({ minimum, maximum, description })
+
+/** The options a route may override under `config.cors`. */
+const policyProperties = {
+  origin: Type.Optional(OriginSchema),
+  methods: Type.Optional(HeaderList),
+  allowedHeaders: Type.Optional(Type.Union([HeaderList, Type.Null()], { description: HeaderList.description })),
+  exposedHeaders: Type.Optional(Type.Union([HeaderList, Type.Null()], { description: HeaderList.description })),
+  credentials: Type.Optional(Type.Boolean({ description: 'a boolean' })),
+  maxAge: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description: 'a whole number of seconds, 0 or more'
+  })),
+  cacheControl: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.String({ minLength: 1 })], {
+    description: "a whole number of seconds, 0 or more, or a full header value such as 'public, max-age=600'"
+  })),
+  preflightContinue: Type.Optional(Type.Boolean({ description: 'a boolean' })),
+  optionsSuccessStatus: Type.Optional(Status(200, 299, 'a 2xx status code: browsers fail a preflight answered with any other')),
+  deniedPreflightStatus: Type.Optional(Status(400, 499, 'a 4xx status code')),
+  preflight: Type.Optional(Type.Boolean({ description: 'a boolean' })),
+  strictPreflight: Type.Optional(Type.Boolean({ description: 'a boolean' }))
+}
+
+export const RouteCorsOptionsSchema = Type.Object(policyProperties)
+/** Route-level overrides: `config: { cors: RouteCorsOptions | false }`. */
+export type RouteCorsOptions = Static<typeof RouteCorsOptionsSchema>
+
+/** Options that may come back from a delegator: every per-request option. */
+export const DelegatedOptionsSchema = RouteCorsOptionsSchema
+export type DelegatedCorsOptions = RouteCorsOptions
+
+export const DelegatorSchema = Type.Function(
+  [
+    Type.Unsafe<FastifyRequest>(Type.Any()),
+    Type.Function([Type.Union([Type.Unsafe<Error>(Type.Any()), Type.Null()]), Type.Optional(DelegatedOptionsSchema)], Type.Void())
+  ],
+  Type.Union([Type.Void(), Type.Promise(DelegatedOptionsSchema)]),
+  { description: 'a function (request, callback) => void, or async (request) => options' }
+)
+/** `(request, callback) => void` or `async (request) => options`: options decided per request. */
+export type CorsOptionsDelegate = Static<typeof DelegatorSchema>
+
+export const hookNames = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization'] as const
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+export const CorsOptionsSchema = Type.Object({
+  ...policyProperties,
+  hook: Type.Optional(Type.Union(hookNames.map(name => Type.Literal(name)), {
+    description: hookNames.map(name => `'${name}'`).join(', ')
+  })),
+  delegator: Type.Optional(DelegatorSchema),
+  hideOptionsRoute: Type.Optional(Type.Boolean({ description: 'a boolean' })),
+  logLevel: Type.Optional(Type.Union(logLevels.map(level => Type.Literal(level)), {
+    description: logLevels.map(level => `'${level}'`).join(', ')
+  })),
+  strict: Type.Optional(Type.Boolean({ description: 'a boolean' }))
+})
+export type CorsOptions = Static<typeof CorsOptionsSchema>
+
+/** Keys Fastify's own `register` accepts next to a plugin's options. */
+export const fastifyRegisterKeys: ReadonlySet<string> = new Set(['prefix', 'logSerializers'])
+
+export function propertySchema (schema: { properties: Record<string, TSchema> }, key: string): TSchema | undefined {
+  return Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined
+}
