@@ -92,10 +92,8 @@ export function parseOriginPattern (value: string): PatternParse {
     }
   }
   const [, schemePrefix = '', star, host = '', port] = match
+  // PATTERN only matches a '*' in those two places, so a value without '*.' has port '*'.
   const anySubdomain = star !== undefined
-  if (!anySubdomain && port !== '*') {
-    return { kind: 'invalid', reason: 'the wildcard must be a whole leading label or the whole port' }
-  }
   if (anySubdomain && (!host.includes('.') || host.split('.').some(label => !HOST_LABEL.test(label)))) {
     return {
       kind: 'invalid',

@@ -18,7 +18,14 @@ type Decided = Decision | Promise<Decision>
 type CorsRequest = FastifyRequest & { [kDecision]: Decision | null }
 
 function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDelegate, done: (error?: Error) => void): void {
-  const settings = configure(input, fastify.log)
+  let settings: Settings
+  try {
+    settings = configure(input, fastify.log)
+  } catch (error) {
+    // A throw here would escape avvio as an uncaught exception; `done(error)` fails `ready()`.
+    done(error as Error)
+    return
+  }
   const defaultEntry = settings.defaultEntry
   const defaultPolicy = defaultEntry.policy
   const routes = new RouteTable(fastify)
