@@ -1,0 +1,162 @@
+import t from 'tap'
+import type { FastifyInstance } from 'fastify'
+import corsPlugin from '../lib/index'
+import { appWithLog, corsApp, corsHeaders, get, preflight } from './support/app'
+
+const plugin = { origin: ['https://app.example'], methods: ['GET', 'PUT', 'DELETE'] }
+
+function routes (app: FastifyInstance): void {
+  app.get('/public', async () => 'public')
+  app.put('/public', async () => 'public')
+  app.get('/partners', { config: { cors: { origin: ['https://partner.example'], methods: ['GET', 'PUT'] } } }, async () => 'partners')
+  app.put('/partners', { config: { cors: { origin: ['https://partner.example'], methods: ['GET', 'PUT'] } } }, async () => 'partners')
+  app.delete('/partners', async () => 'deleted')
+  app.get('/internal', { config: { cors: false } }, async () => 'internal')
+  app.put('/internal', { config: { cors: false } }, async () => 'internal')
+  app.get('/users/me', async () => 'me')
+  app.get('/users/:id', { config: { cors: { origin: ['https://admin.example'] } } }, async () => 'user')
+}
+
+t.test('a route with its own origins decides its simple requests', async (t) => {
+  const { app } = await corsApp(plugin, routes)
+  t.equal((await app.inject(get('/partners', 'https://partner.example'))).headers['access-control-allow-origin'], 'https://partner.example')
+  t.equal((await app.inject(get('/partners', 'https://app.example'))).headers['access-control-allow-origin'], undefined)
+  t.equal((await app.inject(get('/public', 'https://app.example'))).headers['access-control-allow-origin'], 'https://app.example')
+})
+
+t.test("a preflight is decided by the policy of the route that serves the requested method and URL", async (t) => {
+  const { app } = await corsApp(plugin, routes)
+  const partner = await app.inject(preflight('/partners', 'https://partner.example', 'PUT'))
+  t.equal(partner.statusCode, 204)
+  t.equal(partner.headers['access-control-allow-origin'], 'https://partner.example')
+  t.equal(partner.headers['access-control-allow-methods'], 'GET, PUT')
+  const outsider = await app.inject(preflight('/partners', 'https://app.example', 'PUT'))
+  t.equal(outsider.statusCode, 403, "the plugin's origins do not open a route that has its own")
+  const otherMethod = await app.inject(preflight('/partners', 'https://app.example', 'DELETE'))
+  t.equal(otherMethod.statusCode, 204, 'DELETE /partners has no route config: the plugin options decide')
+  t.equal(otherMethod.headers['access-control-allow-methods'], 'GET, PUT, DELETE')
+})
+
+t.test('a route with cors: false gets no successful preflight and no CORS headers', async (t) => {
+  const { app } = await corsApp(plugin, routes)
+  const response = await app.inject(preflight('/internal', 'https://app.example', 'PUT'))
+  t.equal(response.statusCode, 404)
+  t.same(corsHeaders(response), {})
+  const simple = await app.inject(get('/internal', 'https://app.example'))
+  t.equal(simple.statusCode, 200)
+  t.same(corsHeaders(simple), {})
+  t.equal(simple.headers.vary, undefined)
+})
+
+t.test('a cors: false route leaves headers its handler sets alone', async (t) => {
+  const { app } = await corsApp(plugin, (app) => {
+    app.get('/self', { config: { cors: false } }, async (_request, reply) => {
+      reply.header('access-control-allow-origin', '*')
+      return 'self-managed'
+    })
+  })
+  t.equal((await app.inject(get('/self', 'https://x.example'))).headers['access-control-allow-origin'], '*')
+})
+
+t.test('static routes win over parametric ones, as in Fastify', async (t) => {
+  const { app } = await corsApp(plugin, routes)
+  t.equal((await app.inject(preflight('/users/me', 'https://app.example', 'GET'))).statusCode, 204)
+  t.equal((await app.inject(preflight('/users/42', 'https://app.example', 'GET'))).statusCode, 403)
+  t.equal((await app.inject(preflight('/users/42?tab=1', 'https://admin.example', 'GET'))).statusCode, 204, 'the query string is ignored')
+})
+
+t.test('where no route serves the method and URL, the plugin options decide and the page sees the real 404', async (t) => {
+  const { app } = await corsApp(plugin, routes)
+  const response = await app.inject(preflight('/nowhere', 'https://app.example', 'PUT'))
+  t.equal(response.statusCode, 204)
+  const actual = await app.inject({ method: 'PUT', url: '/nowhere', headers: { origin: 'https://app.example' } })
+  t.equal(actual.statusCode, 404)
+  t.equal(actual.headers['access-control-allow-origin'], 'https://app.example', 'the 404 is readable by the page')
+})
+
+t.test('HEAD requests and their preflights follow the GET route', async (t) => {
+  const { app } = await corsApp(plugin, routes)
+  t.equal((await app.inject({ method: 'HEAD', url: '/partners', headers: { origin: 'https://partner.example' } })).headers['access-control-allow-origin'], 'https://partner.example')
+  t.equal((await app.inject(preflight('/partners', 'https://partner.example', 'HEAD'))).statusCode, 204)
+  t.equal((await app.inject(preflight('/internal', 'https://app.example', 'HEAD'))).statusCode, 404)
+})
+
+t.test('routes under a prefix are found by their full URL', async (t) => {
+  const { app } = await corsApp(plugin, (app) => {
+    app.register(async (api) => {
+      api.put('/orders', { config: { cors: false } }, async () => 'x')
+    }, { prefix: '/api' })
+  })
+  t.equal((await app.inject(preflight('/api/orders', 'https://app.example', 'PUT'))).statusCode, 404)
+})
+
+t.test('router options are mirrored: trailing slashes and case', async (t) => {
+  const { app } = await corsApp(plugin, routes, { ignoreTrailingSlash: true, caseSensitive: false })
+  t.equal((await app.inject(preflight('/internal/', 'https://app.example', 'PUT'))).statusCode, 404)
+  t.equal((await app.inject(preflight('/INTERNAL', 'https://app.example', 'PUT'))).statusCode, 404)
+})
+
+t.test('host-constrained routes are told apart by the Host of the preflight', async (t) => {
+  const { app } = await corsApp(plugin, (app) => {
+    app.put('/x', { constraints: { host: 'admin.example' }, config: { cors: false } }, async () => 'admin')
+    app.put('/x', { config: { cors: { origin: ['https://other.example'] } } }, async () => 'public')
+  })
+  const admin = await app.inject({ ...preflight('/x', 'https://other.example', 'PUT'), headers: { ...preflight('/x', 'https://other.example', 'PUT').headers, host: 'admin.example' } })
+  t.equal(admin.statusCode, 404)
+  t.equal((await app.inject(preflight('/x', 'https://other.example', 'PUT'))).statusCode, 204)
+})
+
+t.test('routes with custom constraints fall back to the plugin options for preflights', async (t) => {
+  const { app } = appWithLog({
+    constraints: {
+      tenant: {
+        name: 'tenant',
+        storage () {
+          const map = new Map<string, unknown>()
+          return { get: (key: string) => map.get(key) ?? null, set: (key: string, value: unknown) => { map.set(key, value) } }
+        },
+        deriveConstraint: (request: { headers: Record<string, unknown> }) => String(request.headers['x-tenant']),
+        validate () {},
+        mustMatchWhenDerived: false
+      }
+    }
+  })
+  await app.register(corsPlugin, plugin)
+  app.put('/t', { constraints: { tenant: 'a' }, config: { cors: false } }, async () => 'a')
+  app.put('/t', { constraints: { tenant: 'b' }, config: { cors: false } }, async () => 'b')
+  await app.ready()
+  t.equal((await app.inject(preflight('/t', 'https://app.example', 'PUT'))).statusCode, 404, 'the first route registered decides')
+})
+
+t.test('route overrides merge over the plugin options, once at boot', async (t) => {
+  const { app } = await corsApp({ ...plugin, credentials: true, exposedHeaders: ['x-total'] }, (app) => {
+    app.get('/cached', { config: { cors: { maxAge: 60 } } }, async () => 'x')
+  })
+  const response = await app.inject(preflight('/cached', 'https://app.example', 'GET'))
+  t.same(corsHeaders(response), {
+    'access-control-allow-origin': 'https://app.example',
+    'access-control-allow-credentials': 'true',
+    'access-control-expose-headers': 'x-total',
+    'access-control-allow-methods': 'GET, PUT, DELETE',
+    'access-control-max-age': '60'
+  })
+})
+
+t.test('a route may turn CORS on with origin where the plugin has it off', async (t) => {
+  const { app } = await corsApp({ origin: false }, (app) => {
+    app.get('/open', { config: { cors: { origin: '*' } } }, async () => 'x')
+    app.get('/closed', async () => 'x')
+  })
+  t.equal((await app.inject(get('/open', 'https://a.example'))).headers['access-control-allow-origin'], '*')
+  t.equal((await app.inject(get('/closed', 'https://a.example'))).headers['access-control-allow-origin'], undefined)
+  t.equal((await app.inject(preflight('/open', 'https://a.example', 'GET'))).statusCode, 204)
+  t.equal((await app.inject(preflight('/closed', 'https://a.example', 'GET'))).statusCode, 404)
+})
+
+t.test('routes added before the plugin keep the plugin options', async (t) => {
+  const { app } = appWithLog()
+  app.get('/early', { config: { cors: false } }, async () => 'x')
+  await app.register(corsPlugin, plugin)
+  await app.ready()
+  t.equal((await app.inject(get('/early', 'https://app.example'))).headers['access-control-allow-origin'], 'https://app.example')
+})
