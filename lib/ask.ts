@@ -5,15 +5,15 @@
  * answer, so it fails at once instead of leaving the request hanging.
  */
 export function ask<T> (fn: (...args: never[]) => unknown, thisArg: unknown, argument: unknown): Promise<T> {
-  return new Promise<T>((settle, fail) => {
+  return new Promise<T>((resolve, reject) => {
     const callback = (error: unknown, answer?: T): void => {
-      if (error) fail(error)
-      else settle(answer as T)
+      if (error) reject(error)
+      else resolve(answer as T)
     }
     const result = (fn as (this: unknown, argument: unknown, callback: unknown) => unknown).call(thisArg, argument, callback)
-    if (isThenable(result)) result.then(value => settle(value as T), fail)
-    else if (result !== undefined) settle(result as T)
-    else if (fn.length < 2) fail(new TypeError('it returned nothing and takes no callback parameter'))
+    if (isThenable(result)) result.then(value => resolve(value as T), reject)
+    else if (result !== undefined) resolve(result as T)
+    else if (fn.length < 2) reject(new TypeError('it returned nothing and takes no callback parameter'))
   })
 }
 

@@ -26,7 +26,8 @@ const pluginOnlyKeys = new Set(['hook', 'delegator', 'hideOptionsRoute', 'logLev
 /** Validates and compiles the plugin's options; throws one error listing every fatal problem. */
 export function configure (input: unknown, log: FastifyBaseLogger): Settings {
   if (typeof input === 'function') input = { delegator: input }
-  const options = (input ?? {}) as Record<string, unknown>
+  // Fastify passes {} when register() is given no options.
+  const options = input as Record<string, unknown>
   const strict = options.strict !== false
   enforce([...checkShape(options, CorsOptionsSchema, ''), ...checkMeaning(options, '')], strict, log, 'the CORS options')
 

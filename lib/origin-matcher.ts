@@ -49,8 +49,8 @@ export function compileOriginRule (origin: StaticOrigin | OriginFunction): Origi
 }
 
 function matchRule (exact: ReadonlySet<string>, patterns: readonly OriginPattern[], regexps: readonly RegExp[], reflectAll: boolean): OriginRule {
+  // Callers pass only origins that passed isPlausibleOrigin.
   const test = (origin: string): boolean => {
-    if (!isPlausibleOrigin(origin)) return false
     if (exact.has(origin)) return true
     // Opaque origins are allowed only when listed: never by reflect-all, a pattern or a RegExp.
     if (origin === 'null') return false

@@ -61,15 +61,15 @@ export function compilePolicy (input: RouteCorsOptions, decidedPerRequest = fals
 
   const responseHeaders: HeaderPair[] = []
   if (credentials) responseHeaders.push(['access-control-allow-credentials', 'true'])
-  const exposed = headerValue(options.exposedHeaders)
+  const exposed = optionalHeaderValue(options.exposedHeaders)
   if (exposed !== undefined) responseHeaders.push(['access-control-expose-headers', exposed])
 
   const methodList = splitConfiguredList(options.methods).filter(isToken)
   const allowedHeaders = allowedHeadersRule(options.allowedHeaders, credentials)
-  const allowedHeadersValue = headerValue(options.allowedHeaders)
+  const allowedHeadersValue = optionalHeaderValue(options.allowedHeaders)
 
   const preflightHeaders: HeaderPair[] = [...responseHeaders]
-  preflightHeaders.push(['access-control-allow-methods', headerValue(options.methods) ?? ''])
+  preflightHeaders.push(['access-control-allow-methods', headerValue(options.methods)])
   if (allowedHeaders.mode === 'list' && allowedHeadersValue !== undefined) {
     preflightHeaders.push(['access-control-allow-headers', allowedHeadersValue])
   }
@@ -117,9 +117,12 @@ function allowedHeadersRule (value: RouteCorsOptions['allowedHeaders'], credenti
   return !credentials && named.has('*') ? { mode: 'any', named } : { mode: 'list', named }
 }
 
+function optionalHeaderValue (value: string | readonly string[] | null | undefined): string | undefined {
+  return value === undefined || value === null ? undefined : headerValue(value)
+}
+
 /** The header value as @fastify/cors writes it (string as given, arrays joined), minus invalid entries. */
-function headerValue (value: string | readonly string[] | null | undefined): string | undefined {
-  if (value === undefined || value === null) return undefined
+function headerValue (value: string | readonly string[]): string {
   const entries = splitConfiguredList(value)
   const valid = entries.filter(isToken)
   if (valid.length !== entries.length) return valid.join(', ')

@@ -50,6 +50,5 @@ function decideAnswer (policy: Policy, answer: unknown, origin: string): Decisio
 }
 
 function describeAnswer (answer: unknown): string {
-  return answer === null ? 'null' : typeof answer === 'string' ? `a string that is not an origin` : `a value of type ${typeof answer}`
+  return answer === null ? 'null' : typeof answer === 'string' ? 'a string that is not an origin' : `a value of type ${typeof answer}`
 }
-

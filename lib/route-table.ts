@@ -38,15 +38,15 @@ export class RouteTable {
       // Fastify already refused true duplicates; what is left (custom constraints, methods
       // find-my-way does not know) keeps the plugin's own policy for preflights.
       try {
-        this.#router.on(method as FindMyWay.HTTPMethod, url, { constraints }, noop, entry)
+        this.#router.on(method as FindMyWay.HTTPMethod, url, { constraints }, () => entry)
       } catch {}
     }
   }
 
+  /** `host` is the request's Host header, for routes constrained to a host, as Fastify does. */
   find (method: string, url: string, host: string | undefined): RouteEntry | undefined {
-    const found = this.#router.find(method as FindMyWay.HTTPMethod, url, host === undefined ? {} : { host })
-    return (found?.store as RouteEntry | undefined) ?? undefined
+    const found = this.#router.find(method as FindMyWay.HTTPMethod, url, { host } as { host: string })
+    // Each route's handler in this router just hands back its entry.
+    return (found?.handler as (() => RouteEntry) | undefined)?.()
   }
 }
-
-function noop (): void {}

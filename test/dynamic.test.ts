@@ -92,6 +92,7 @@ t.test('an origin function that fails denies the request and logs why, never a 5
     'calls back an error': (_origin, callback) => callback(new Error('nope')),
     'rejects a non-error': () => Promise.reject('plain string'), // eslint-disable-line prefer-promise-reject-errors
     'answers garbage': async () => 42 as never,
+    'answers null': async () => null as never,
     'answers a header-breaking string': async () => 'https://x.example\r\nSet-Cookie: a=b',
     'returns nothing without a callback': (() => undefined) as never
   }

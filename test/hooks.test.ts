@@ -48,6 +48,14 @@ for (const hook of ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'p
   })
 }
 
+t.test('an async origin function decides in onSend when the hook stage was skipped', async (t) => {
+  const { app } = await corsApp({ origin: async (origin) => origin === allowed, hook: 'preSerialization' }, (app) => {
+    app.get('/text', async () => 'plain text skips preSerialization')
+  })
+  const response = await app.inject(get('/text', allowed))
+  t.equal(response.headers['access-control-allow-origin'], allowed)
+})
+
 t.test('the final response has the policy headers whatever the handler set', async (t) => {
   const { app } = await corsApp({ origin: [allowed] }, (app) => {
     app.get('/', async (_request, reply) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import corsPlugin, { CorsConfigError, CONFIG_ERROR_CODE, problemCodes, type CorsOptions } from '../lib/index'
 import { appWithLog, corsApp, get } from './support/app'
 
@@ -64,7 +64,10 @@ t.test('wrong types and out-of-range values fail with what to write instead', as
     [{ hook: 'onResponse' }, /hook = "onResponse": expected 'onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization'/],
     [{ logLevel: 'loud' }, /logLevel = "loud": expected 'fatal'/],
     [{ cacheControl: -5 }, /cacheControl = -5: expected a whole number of seconds/],
-    [{ delegator: {} }, /delegator = \[object\]: expected a function/]
+    [{ delegator: {} }, /delegator = \[object\]: expected a function/],
+    [{ methods: (() => () => {})() }, /methods = \[function anonymous\]: expected/],
+    [{ allowedHeaders: function listHeaders () {} }, /allowedHeaders = \[function listHeaders\]: expected/],
+    [{ maxAge: 'x'.repeat(200) }, /maxAge = "x{117}\.\.\.": expected/]
   ]
   for (const [options, message] of cases) {
     const error = await bootError(options)
@@ -175,7 +178,7 @@ t.test('a stateful RegExp accepted under strict: false answers the same on every
 t.test('the whole-options function form receives the instance', async (t) => {
   const { app } = appWithLog()
   let received: unknown
-  await app.register(corsPlugin, (instance) => {
+  await app.register(corsPlugin, (instance: FastifyInstance) => {
     received = instance
     return { origin: 'https://a.example' }
   })

@@ -24,7 +24,7 @@ t.test('a route with its own origins decides its simple requests', async (t) => 
   t.equal((await app.inject(get('/public', 'https://app.example'))).headers['access-control-allow-origin'], 'https://app.example')
 })
 
-t.test("a preflight is decided by the policy of the route that serves the requested method and URL", async (t) => {
+t.test('a preflight is decided by the policy of the route that serves the requested method and URL', async (t) => {
   const { app } = await corsApp(plugin, routes)
   const partner = await app.inject(preflight('/partners', 'https://partner.example', 'PUT'))
   t.equal(partner.statusCode, 204)
@@ -81,6 +81,14 @@ t.test('HEAD requests and their preflights follow the GET route', async (t) => {
   t.equal((await app.inject(preflight('/internal', 'https://app.example', 'HEAD'))).statusCode, 404)
 })
 
+t.test('a route declared for several methods gives its policy to each', async (t) => {
+  const { app } = await corsApp(plugin, (app) => {
+    app.route({ method: ['PUT', 'PATCH'], url: '/multi', config: { cors: false }, handler: async () => 'x' })
+  })
+  t.equal((await app.inject(preflight('/multi', 'https://app.example', 'PUT'))).statusCode, 404)
+  t.equal((await app.inject(preflight('/multi', 'https://app.example', 'PATCH'))).statusCode, 404)
+})
+
 t.test('routes under a prefix are found by their full URL', async (t) => {
   const { app } = await corsApp(plugin, (app) => {
     app.register(async (api) => {
@@ -99,10 +107,13 @@ t.test('router options are mirrored: trailing slashes and case', async (t) => {
 t.test('host-constrained routes are told apart by the Host of the preflight', async (t) => {
   const { app } = await corsApp(plugin, (app) => {
     app.put('/x', { constraints: { host: 'admin.example' }, config: { cors: false } }, async () => 'admin')
+    app.put('/x', { constraints: { host: /^api\./ }, config: { cors: false } }, async () => 'api')
     app.put('/x', { config: { cors: { origin: ['https://other.example'] } } }, async () => 'public')
   })
   const admin = await app.inject({ ...preflight('/x', 'https://other.example', 'PUT'), headers: { ...preflight('/x', 'https://other.example', 'PUT').headers, host: 'admin.example' } })
   t.equal(admin.statusCode, 404)
+  const api = await app.inject({ ...preflight('/x', 'https://other.example', 'PUT'), headers: { ...preflight('/x', 'https://other.example', 'PUT').headers, host: 'api.example' } })
+  t.equal(api.statusCode, 404, 'RegExp host constraints too')
   t.equal((await app.inject(preflight('/x', 'https://other.example', 'PUT'))).statusCode, 204)
 })
 
@@ -112,8 +123,8 @@ t.test('routes with custom constraints fall back to the plugin options for prefl
       tenant: {
         name: 'tenant',
         storage () {
-          const map = new Map<string, unknown>()
-          return { get: (key: string) => map.get(key) ?? null, set: (key: string, value: unknown) => { map.set(key, value) } }
+          const map = new Map<unknown, never>()
+          return { get: (key: unknown) => map.get(key) ?? null, set: (key: unknown, value: never) => { map.set(key, value) } }
         },
         deriveConstraint: (request: { headers: Record<string, unknown> }) => String(request.headers['x-tenant']),
         validate () {},
