@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { isThenable } from './ask'
+import type { DenialSettings } from './denials'
 import { CorsConfigError, formatProblem, printable, problemCodes } from './errors'
-import { compilePolicy, disabledPolicy, type Policy } from './policy'
-import type { RouteEntry } from './route-table'
+import { compilePolicy, disabledPolicy, type Policy, type RouteEntry } from './policy'
 import { CorsOptionsSchema, RouteCorsOptionsSchema, type CorsOptions, type CorsOptionsDelegate, type RouteCorsOptions } from './schema'
 import { checkMeaning, checkShape, type KeyedProblem } from './validate'
 
@@ -14,6 +15,8 @@ export interface Settings {
   readonly logLevel: CorsOptions['logLevel']
   readonly strict: boolean
   readonly delegator: CorsOptionsDelegate | undefined
+  readonly debug: boolean
+  readonly denials: DenialSettings
   /** The per-request options, as the user wrote them: routes and delegators merge over these. */
   readonly base: Readonly<RouteCorsOptions>
   readonly defaultEntry: RouteEntry
@@ -21,11 +24,26 @@ export interface Settings {
   readonly routeEntries: WeakMap<object, RouteEntry>
 }
 
-const pluginOnlyKeys = new Set(['hook', 'delegator', 'hideOptionsRoute', 'logLevel', 'strict', 'prefix', 'logSerializers'])
+const pluginOnlyKeys = new Set(['hook', 'delegator', 'hideOptionsRoute', 'logLevel', 'strict', 'prefix', 'logSerializers', 'logDenials', 'onDenied', 'debug'])
+
+/** Options that shape routes and hooks at registration, and so cannot change in `update()`. */
+const fixedKeys = ['hook', 'hideOptionsRoute', 'logLevel'] as const
 
 /** Validates and compiles the plugin's options; throws one error listing every fatal problem. */
 export function configure (input: unknown, log: FastifyBaseLogger): Settings {
   if (typeof input === 'function') input = { delegator: input }
+  if (isThenable(input)) {
+    // Fastify calls a function given as options with the instance: an async delegator passed
+    // there arrives here as a promise. Taking it for empty options would mean origin '*'.
+    throw new CorsConfigError([{
+      code: problemCodes.INVALID_TYPE,
+      severity: 'error',
+      path: '(options)',
+      value: '[promise]',
+      message: 'the options are a promise. Fastify calls a function passed as options with the Fastify instance; ' +
+        'pass a delegator as { delegator: async (request) => options } or as () => async (request) => options.'
+    }])
+  }
   // Fastify passes {} when register() is given no options.
   const options = input as Record<string, unknown>
   const strict = options.strict !== false
@@ -40,6 +58,12 @@ export function configure (input: unknown, log: FastifyBaseLogger): Settings {
     logLevel: typed.logLevel,
     strict,
     delegator: typed.delegator,
+    debug: typed.debug ?? false,
+    denials: Object.freeze({
+      level: typed.logDenials === false ? false : typed.logDenials?.level ?? 'info',
+      perMinute: (typed.logDenials === false ? undefined : typed.logDenials?.perMinute) ?? 10,
+      onDenied: typed.onDenied
+    }),
     base: Object.freeze(base as RouteCorsOptions),
     defaultEntry: Object.freeze({ policy: compilePolicy(base as RouteCorsOptions), overrides: undefined }),
     routeEntries: new WeakMap()
@@ -104,6 +128,20 @@ export function compileDelegated (delegated: object, settings: Settings, entry: 
   }
   perRoute.set(entry, policy)
   return policy
+}
+
+/** `update()` may change every per-request option, but not what was wired at registration. */
+export function checkFixedOptions (settings: Settings, options: CorsOptions): void {
+  const problems = fixedKeys
+    .filter(key => options[key] !== undefined && options[key] !== settings[key])
+    .map(key => ({
+      code: problemCodes.FIXED_OPTION,
+      severity: 'error' as const,
+      path: key,
+      value: printable(options[key]),
+      message: `${key} is fixed when the plugin is registered (it is ${printable(settings[key])}); register the plugin again to change it.`
+    }))
+  if (problems.length > 0) throw new CorsConfigError(problems, 'the options given to fastify.cors.update()')
 }
 
 function enforce (problems: readonly KeyedProblem[], strict: boolean, log: FastifyBaseLogger, where: string): void {

@@ -12,6 +12,7 @@ export type ReasonCode =
   | 'invalid-delegated-options'
   | 'method-not-allowed'
   | 'header-not-allowed'
+  | 'credentials-not-allowed'
 
 /** `allowOrigin` value meaning "echo the request's own Origin header". */
 export const REFLECT = Symbol('fastify-cors-guard.reflect')
@@ -30,6 +31,8 @@ export interface Decision {
   readonly detail?: string
   /** Preflights only: the status to answer with. */
   readonly status?: number
+  /** Preflights only: a plain-text body for the answer (otherwise it is empty). */
+  readonly body?: string
   /** Preflights only: `preflightContinue` hands the answered preflight on to the route. */
   readonly continuePreflight?: boolean
 }
@@ -40,6 +43,8 @@ export const DISABLED: Decision = Object.freeze({
 
 /** The decisions for simple (non-preflight) requests that never change for a policy. */
 export interface StaticDecisions {
+  /** CORS off (origin: false); still varies when the options were decided for this request. */
+  readonly disabled: Decision
   readonly allowedReflect: Decision
   /** `*` or the fixed origin: what `any` and `fixed` policies always send. */
   readonly allowedStatic: Decision
@@ -57,6 +62,7 @@ export function staticDecisions (policy: Omit<Policy, 'decisions'>): StaticDecis
   const fixedValue = origin.type === 'fixed' ? origin.value : '*'
   const allowedStatic: Decision = Object.freeze({ allowed: true, reason: 'allowed', allowOrigin: fixedValue, headers, vary, owned: true })
   return Object.freeze({
+    disabled: vary === undefined ? DISABLED : Object.freeze({ ...DISABLED, vary }),
     allowedReflect: Object.freeze({ allowed: true, reason: 'allowed', allowOrigin: REFLECT, headers, vary, owned: true }),
     allowedStatic,
     // A fixed origin is sent whatever the request's origin; the browser compares and refuses.

@@ -1,18 +1,17 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { ask, describeError } from './ask'
 import { compileDelegated, type Settings } from './configure'
 import type { Decision } from './decision'
 import { formatProblem } from './errors'
-import type { Policy } from './policy'
-import type { RouteEntry } from './route-table'
+import type { Policy, RouteEntry } from './policy'
 
 /**
  * Asks the `delegator` for this request's options and compiles them. Resolves to the policy, or to
  * a refusal when the delegator fails or answers unusable options; never rejects.
  */
-export function delegatedDecision (settings: Settings, entry: RouteEntry, request: FastifyRequest, fastify: FastifyInstance): Promise<Policy | Decision> {
+export function delegatedDecision (settings: Settings, entry: RouteEntry, request: FastifyRequest, thisArg: unknown): Promise<Policy | Decision> {
   const delegator = settings.delegator as NonNullable<Settings['delegator']>
-  return ask<unknown>(delegator, fastify, request).then(
+  return ask<unknown>(delegator, thisArg, request).then(
     options => {
       if (typeof options !== 'object' || options === null || Array.isArray(options)) {
         return failure('invalid-delegated-options', `the delegator answered ${options === null ? 'null' : typeof options} instead of an options object`)

@@ -1,133 +1,172 @@
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { isThenable } from './ask'
-import { configure, configureRoute, type Settings } from './configure'
+import { shapeForDebug } from './debug-shaping'
+import { decide, type CorsQuery } from './decide'
 import { REFLECT, type Decision } from './decision'
-import { delegatedDecision } from './delegate'
-import { decidePreflight } from './preflight'
-import { decideOrigin } from './resolve-origin'
-import { RouteTable, type RouteEntry } from './route-table'
+import { DenialReporter, denialOf, isRefusal } from './denials'
+import { createExplain, type CorsExplainInput, type CorsExplanation } from './explain'
+import type { RouteEntry } from './policy'
+import { RouteTable } from './route-table'
 import type { CorsOptions, CorsOptionsDelegate } from './schema'
+import { buildState, type CorsState, type RouteSlot } from './state'
 import { addToVary } from './vary'
-import type { Policy } from './policy'
+import { checkFixedOptions } from './configure'
 
 const kDecision = Symbol('fastify-cors-guard.decision')
-const kRouteEntry = Symbol('fastify-cors-guard.route-entry')
+const kRouteSlot = Symbol('fastify-cors-guard.route-slot')
 
-type Decided = Decision | Promise<Decision>
 type CorsRequest = FastifyRequest & { [kDecision]: Decision | null }
 
+/** `fastify.cors`: the plugin's runtime interface. */
+export interface CorsDecorator {
+  /** A dry run: what the plugin would answer a browser's request, and why. Sends nothing. */
+  explain: (input: CorsExplainInput) => Promise<CorsExplanation>
+  /**
+   * Validates `options` like `register` and swaps every policy (the plugin's and each route's) at
+   * once. A request in flight is decided wholly under the old or the new policy.
+   */
+  update: (options: CorsOptions) => void
+}
+
+// The catch-all OPTIONS route's slot: the plugin's own policy, flagged so the hook recognises it.
+const catchAllSlot: RouteSlot = Object.freeze({ overrides: undefined, name: 'OPTIONS *' })
+
 function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDelegate, done: (error?: Error) => void): void {
-  let settings: Settings
+  const slots: RouteSlot[] = []
+  let state: CorsState
   try {
-    settings = configure(input, fastify.log)
+    state = buildState(input, slots, fastify.log)
   } catch (error) {
     // A throw here would escape avvio as an uncaught exception; `done(error)` fails `ready()`.
     done(error as Error)
     return
   }
-  const defaultEntry = settings.defaultEntry
-  const defaultPolicy = defaultEntry.policy
-  const routes = new RouteTable(fastify)
+  const routes = new RouteTable<RouteSlot>(fastify)
+  let reporter = new DenialReporter(state.settings.denials)
 
   fastify.decorateRequest('corsPreflightEnabled', false)
   fastify.decorateRequest(kDecision as unknown as string, null)
 
-  // The catch-all OPTIONS route carries the default policy, flagged so the hook can recognise it.
-  const catchAllEntry: RouteEntry = Object.freeze({ ...defaultEntry, catchAll: true })
-
+  const slotsByConfig = new WeakMap<object, RouteSlot>()
   fastify.addHook('onRoute', (route) => {
     const config = route.config as Record<string | symbol, unknown> | undefined
-    if (config?.[kRouteEntry] === catchAllEntry) return
+    if (config?.[kRouteSlot] === catchAllSlot) return
     const overrides = config?.cors
-    const entry = overrides === undefined
-      ? defaultEntry
-      : configureRoute(overrides, settings, `route ${String(route.method)} ${route.url}`, fastify.log)
-    if (entry !== defaultEntry) route.config = { ...route.config, [kRouteEntry]: entry } as typeof route.config
-    routes.add(route.method, route.url, route.constraints?.host, entry)
+    const name = `route ${String(route.method)} ${route.url}`
+    // A GET route and the HEAD route Fastify adds for it share one config.cors object: one slot.
+    let slot = typeof overrides === 'object' && overrides !== null ? slotsByConfig.get(overrides) : undefined
+    if (slot === undefined) {
+      slot = Object.freeze({ overrides, name })
+      state.add(slot)
+      slots.push(slot)
+      if (typeof overrides === 'object' && overrides !== null) slotsByConfig.set(overrides, slot)
+    }
+    if (overrides !== undefined) route.config = { ...route.config, [kRouteSlot]: slot } as typeof route.config
+    routes.add(route.method, route.url, route.constraints?.host, slot)
   })
 
-  function entryOf (request: FastifyRequest): RouteEntry {
-    return (request.routeOptions.config as { [kRouteEntry]?: RouteEntry })[kRouteEntry] ?? defaultEntry
-  }
-
-  function decide (request: FastifyRequest, entry: RouteEntry, preflightMethod: string | undefined): Decided {
-    if (settings.delegator === undefined) return decideUnder(entry.policy, request, preflightMethod)
-    return delegatedDecision(settings, entry, request, fastify).then(result =>
-      'decisions' in result ? decideUnder(result, request, preflightMethod) : result)
-  }
-
-  function decideUnder (policy: Policy, request: FastifyRequest, preflightMethod: string | undefined): Decided {
-    const decided = decideOrigin(policy, request.headers.origin, fastify)
-    if (preflightMethod === undefined || !policy.enabled || !policy.preflight) return decided
-    const requestHeaders = request.headers['access-control-request-headers'] as string | undefined
-    return isThenable(decided)
-      ? decided.then(decision => decidePreflight(policy, decision, preflightMethod, requestHeaders))
-      : decidePreflight(policy, decided, preflightMethod, requestHeaders)
+  function slotOf (request: FastifyRequest): RouteSlot | undefined {
+    return (request.routeOptions.config as { [kRouteSlot]?: RouteSlot })[kRouteSlot]
   }
 
   function handleCors (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
-    let entry: RouteEntry | undefined
-    let preflightMethod: string | undefined
-    if (request.raw.method === 'OPTIONS' && defaultPolicy.preflight) {
+    const current = state
+    let slot: RouteSlot | undefined
+    let query: CorsQuery
+    const origin = request.headers.origin
+    if (request.raw.method === 'OPTIONS' && current.defaultEntry.policy.preflight) {
       const requestMethod = request.headers['access-control-request-method'] as string | undefined
-      if (request.headers.origin !== undefined && requestMethod !== undefined) {
-        preflightMethod = requestMethod
-        entry = routes.find(requestMethod, request.url, request.headers.host) ?? defaultEntry
-      } else if (entryOf(request) === catchAllEntry) {
-        if (defaultPolicy.strictPreflight) {
-          reply.code(400).type('text/plain').send('Invalid Preflight Request')
-          return
-        }
-        preflightMethod = requestMethod ?? 'GET'
-        entry = defaultEntry
+      const requestHeaders = request.headers['access-control-request-headers'] as string | undefined
+      if (origin !== undefined && requestMethod !== undefined) {
+        slot = routes.find(requestMethod, request.url, request.headers.host)
+        query = { origin, preflightMethod: requestMethod, requestHeaders, incomplete: false }
+      } else {
+        slot = slotOf(request)
+        // An OPTIONS that is not a full preflight is judged as one only on the catch-all route:
+        // a user's own OPTIONS route gets it as an ordinary request.
+        const incomplete = slot === catchAllSlot
+        query = { origin, preflightMethod: incomplete ? requestMethod ?? 'GET' : undefined, requestHeaders, incomplete }
       }
+    } else {
+      slot = slotOf(request)
+      query = { origin, preflightMethod: undefined, requestHeaders: undefined, incomplete: false }
     }
-    const decided = decide(request, entry ?? entryOf(request), preflightMethod)
-    if (isThenable(decided)) decided.then(decision => conclude(request, reply, decision, next))
-    else conclude(request, reply, decided, next)
+    const entry = current.entry(slot)
+    const decided = decide(current, entry, query, request, fastify)
+    if (isThenable(decided)) decided.then(decision => conclude(request, reply, entry, query, decision, next))
+    else conclude(request, reply, entry, query, decided, next)
   }
 
-  function conclude (request: FastifyRequest, reply: FastifyReply, decision: Decision, next: HookHandlerDoneFunction): void {
-    (request as CorsRequest)[kDecision] = decision
-    logFailure(request, decision)
-    if (decision.status === undefined) {
+  function conclude (request: FastifyRequest, reply: FastifyReply, entry: RouteEntry, query: CorsQuery, decision: Decision, next: HookHandlerDoneFunction): void {
+    const shaped = record(request, entry, decision, query.preflightMethod !== undefined)
+    // Set now, as @fastify/cors does, so the handler sees (and may adjust) them.
+    applyDecision(request, reply, shaped)
+    if (shaped.status === undefined) {
       next()
-    } else if (decision.continuePreflight === true) {
+    } else if (shaped.continuePreflight === true) {
       request.corsPreflightEnabled = true
       next()
     } else {
       // Safari waits for a body on a 204 without Content-Length.
-      reply.code(decision.status).header('content-length', '0').send()
+      reply.code(shaped.status)
+      if (shaped.body === undefined) reply.header('content-length', '0').send()
+      else reply.type('text/plain').send(shaped.body)
     }
   }
 
-  addCorsHook(fastify, settings, handleCors)
+  /** Remembers the decision on the request, reports refusals, and shapes them in debug mode. */
+  function record (request: FastifyRequest, entry: RouteEntry, decision: Decision, preflight: boolean): Decision {
+    let shaped = decision
+    if (isRefusal(decision)) {
+      reporter.report(request, decision, entry.policy, preflight)
+      if (state.settings.debug) shaped = shapeForDebug(decision, entry.policy, denialOf(decision, entry.policy, request, preflight))
+    }
+    (request as CorsRequest)[kDecision] = shaped
+    return shaped
+  }
+
+  addCorsHook(fastify, state.settings.hook, handleCors)
 
   fastify.addHook('onSend', (request, reply, payload, next) => {
     const decision = (request as CorsRequest)[kDecision]
     if (decision !== null) {
-      applyDecision(request, reply, decision)
+      finishResponse(reply, decision)
       next(null, payload)
       return
     }
     // The CORS hook did not run: an earlier hook answered (a 401 from auth, say), or `hook` names a
     // stage this request never reached. The page must still be able to read that response.
-    const decided = decide(request, entryOf(request), undefined)
+    const current = state
+    const entry = current.entry(slotOf(request))
+    const query = { origin: request.headers.origin, preflightMethod: undefined, requestHeaders: undefined, incomplete: false }
+    const decided = decide(current, entry, query, request, fastify)
     const finish = (late: Decision): void => {
-      logFailure(request, late)
-      applyDecision(request, reply, late)
+      const shaped = record(request, entry, late, false)
+      applyDecision(request, reply, shaped)
+      finishResponse(reply, shaped)
       next(null, payload)
     }
     if (isThenable(decided)) decided.then(finish)
     else finish(decided)
   })
 
+  const decorator: CorsDecorator = {
+    explain: createExplain(() => state, routes, fastify),
+    update (options) {
+      checkFixedOptions(state.settings, options)
+      const next = buildState(options, slots, fastify.log)
+      reporter = new DenialReporter(next.settings.denials)
+      state = next
+    }
+  }
+  fastify.decorate('cors', decorator)
+
   // Preflights are answered in the hook, before auth and body parsing; this route only makes
   // Fastify route OPTIONS requests for every path to that hook.
-  const schema = { hide: settings.hideOptionsRoute } as FastifySchema
-  const config = { [kRouteEntry]: catchAllEntry } as FastifyContextConfig
-  fastify.options('*', { schema, config, logLevel: settings.logLevel }, answerOptionsRoute)
+  const schema = { hide: state.settings.hideOptionsRoute } as FastifySchema
+  const config = { [kRouteSlot]: catchAllSlot } as FastifyContextConfig
+  fastify.options('*', { schema, config, logLevel: state.settings.logLevel }, answerOptionsRoute)
 
   done()
 }
@@ -137,37 +176,35 @@ function answerOptionsRoute (request: FastifyRequest, reply: FastifyReply): void
   else reply.callNotFound()
 }
 
-function addCorsHook (fastify: FastifyInstance, settings: Settings, handleCors: (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => void): void {
-  if (settings.hook === 'preParsing' || settings.hook === 'preSerialization') {
-    fastify.addHook(settings.hook as 'preSerialization', (request, reply, payload, next) => {
+function addCorsHook (fastify: FastifyInstance, hook: NonNullable<CorsOptions['hook']>, handleCors: (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => void): void {
+  if (hook === 'preParsing' || hook === 'preSerialization') {
+    fastify.addHook(hook as 'preSerialization', (request, reply, payload, next) => {
       handleCors(request, reply, () => next(null, payload))
     })
   } else {
-    fastify.addHook(settings.hook as 'onRequest', handleCors)
+    fastify.addHook(hook as 'onRequest', handleCors)
   }
 }
 
-const STRAY_HEADERS = ['access-control-allow-origin', 'access-control-allow-credentials'] as const
-
 function applyDecision (request: FastifyRequest, reply: FastifyReply, decision: Decision): void {
-  if (decision.owned) {
-    const allowOrigin = decision.allowOrigin
-    if (allowOrigin === undefined) {
-      // Whatever a handler set, a refused origin must not be allowed by a stray header.
-      for (const name of STRAY_HEADERS) if (reply.hasHeader(name)) reply.removeHeader(name)
-    } else {
-      reply.header('access-control-allow-origin', allowOrigin === REFLECT ? request.headers.origin : allowOrigin)
-      for (const [name, value] of decision.headers) reply.header(name, value)
-    }
+  if (decision.owned && decision.allowOrigin !== undefined) {
+    reply.header('access-control-allow-origin', decision.allowOrigin === REFLECT ? request.headers.origin : decision.allowOrigin)
+    for (const [name, value] of decision.headers) reply.header(name, value)
   }
   if (decision.vary !== undefined) addToVary(reply, decision.vary)
 }
 
-function logFailure (request: FastifyRequest, decision: Decision): void {
-  if (decision.reason === 'origin-resolver-failed' || decision.reason === 'invalid-delegated-options') {
-    request.log.error({ cors: { reason: decision.reason, detail: decision.detail } },
-      `fastify-cors-guard: request denied because ${decision.detail}`)
+const STRAY_HEADERS = ['access-control-allow-origin', 'access-control-allow-credentials'] as const
+
+/**
+ * Last look before the response leaves: the handler may have replaced `Vary`, and whatever it set,
+ * a refused origin must not be let in by a stray Allow-Origin or Allow-Credentials.
+ */
+function finishResponse (reply: FastifyReply, decision: Decision): void {
+  if (decision.owned && decision.allowOrigin === undefined) {
+    for (const name of STRAY_HEADERS) if (reply.hasHeader(name)) reply.removeHeader(name)
   }
+  if (decision.vary !== undefined) addToVary(reply, decision.vary)
 }
 
 export const corsPlugin = fp(corsGuard, { fastify: '5.x', name: 'fastify-cors-guard' })

@@ -15,6 +15,8 @@ export type AllowedHeadersRule =
 export interface Policy {
   readonly enabled: boolean
   readonly origin: OriginRule
+  /** The exact origins listed, for near-miss hints. */
+  readonly allowedOrigins: readonly string[]
   readonly credentials: boolean
   /** `Vary` for responses to simple requests, or `undefined` when they do not depend on the origin. */
   readonly vary: string | undefined
@@ -35,6 +37,12 @@ export interface Policy {
   /** The options this policy was compiled from, for merging route overrides and explaining. */
   readonly options: Readonly<RouteCorsOptions>
   readonly decisions: StaticDecisions
+}
+
+/** A route's compiled policy, plus the raw overrides a delegator's options are merged with. */
+export interface RouteEntry {
+  readonly policy: Policy
+  readonly overrides: RouteCorsOptions | false | undefined
 }
 
 /** The defaults of @fastify/cors v11, plus ours. */
@@ -87,6 +95,7 @@ export function compilePolicy (input: RouteCorsOptions, decidedPerRequest = fals
   const policy = {
     enabled: origin.type !== 'off',
     origin,
+    allowedOrigins: listedOrigins(options.origin),
     credentials,
     vary: originVaries ? 'Origin' : undefined,
     responseHeaders: Object.freeze(responseHeaders),
@@ -135,4 +144,9 @@ function withoutUndefined<T extends object> (input: T): Partial<T> {
     if (input[key] !== undefined) result[key] = input[key]
   }
   return result
+}
+
+function listedOrigins (origin: RouteCorsOptions['origin']): string[] {
+  const entries = Array.isArray(origin) ? origin : [origin]
+  return entries.filter((entry): entry is string => typeof entry === 'string' && !entry.includes('*'))
 }

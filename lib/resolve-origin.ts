@@ -1,4 +1,4 @@
-import { DISABLED, refusal, type Decision } from './decision'
+import { refusal, type Decision } from './decision'
 import { compileOriginAnswer } from './origin-matcher'
 import { isPlausibleOrigin } from './origin-syntax'
 import type { Policy } from './policy'
@@ -14,7 +14,7 @@ export function decideOrigin (policy: Policy, origin: string | undefined, thisAr
   const decisions = policy.decisions
   switch (rule.type) {
     case 'off':
-      return DISABLED
+      return decisions.disabled
     case 'any':
       return decisions.allowedStatic
     case 'fixed':

@@ -1,22 +1,12 @@
 import FindMyWay from 'find-my-way'
 import type { FastifyInstance, HTTPMethods } from 'fastify'
-import type { Policy } from './policy'
-import type { RouteCorsOptions } from './schema'
-
-/** A route's compiled policy, plus the raw overrides a delegator's options are merged with. */
-export interface RouteEntry {
-  readonly policy: Policy
-  readonly overrides: RouteCorsOptions | false | undefined
-  /** Set on the plugin's own catch-all OPTIONS route. */
-  readonly catchAll?: true
-}
 
 /**
  * A shadow of Fastify's router that answers "which route would serve method M at URL U?" for
  * preflights: they arrive as OPTIONS and hit the catch-all route, yet must be decided by the
  * policy of the route the browser is about to call.
  */
-export class RouteTable {
+export class RouteTable<T> {
   readonly #router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
 
   constructor (fastify: FastifyInstance) {
@@ -32,21 +22,21 @@ export class RouteTable {
     } as FindMyWay.Config<FindMyWay.HTTPVersion.V1>)
   }
 
-  add (methods: HTTPMethods | HTTPMethods[], url: string, host: unknown, entry: RouteEntry): void {
+  add (methods: HTTPMethods | HTTPMethods[], url: string, host: unknown, value: T): void {
     const constraints = typeof host === 'string' || host instanceof RegExp ? { host } : {}
     for (const method of Array.isArray(methods) ? methods : [methods]) {
       // Fastify already refused true duplicates; what is left (custom constraints, methods
       // find-my-way does not know) keeps the plugin's own policy for preflights.
       try {
-        this.#router.on(method as FindMyWay.HTTPMethod, url, { constraints }, () => entry)
+        this.#router.on(method as FindMyWay.HTTPMethod, url, { constraints }, () => value)
       } catch {}
     }
   }
 
   /** `host` is the request's Host header, for routes constrained to a host, as Fastify does. */
-  find (method: string, url: string, host: string | undefined): RouteEntry | undefined {
+  find (method: string, url: string, host: string | undefined): T | undefined {
     const found = this.#router.find(method as FindMyWay.HTTPMethod, url, { host } as { host: string })
-    // Each route's handler in this router just hands back its entry.
-    return (found?.handler as (() => RouteEntry) | undefined)?.()
+    // Each route's handler in this router just hands back its value.
+    return (found?.handler as (() => T) | undefined)?.()
   }
 }

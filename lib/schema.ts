@@ -1,5 +1,6 @@
 import { Kind, Type, TypeRegistry, type Static, type TSchema } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
+import type { CorsDenial } from './denials'
 
 // TypeBox has no built-in schema for RegExp instances; register a kind that checks `instanceof`.
 const REGEXP_KIND = 'FastifyCorsGuardRegExp'
@@ -68,16 +69,23 @@ export type RouteCorsOptions = Static<typeof RouteCorsOptionsSchema>
 export const DelegatedOptionsSchema = RouteCorsOptionsSchema
 export type DelegatedCorsOptions = RouteCorsOptions
 
-export const DelegatorSchema = Type.Function(
-  [
-    Type.Unsafe<FastifyRequest>(Type.Any()),
-    Type.Function([Type.Union([Type.Unsafe<Error>(Type.Any()), Type.Null()]), Type.Optional(DelegatedOptionsSchema)], Type.Void())
-  ],
-  Type.Union([Type.Void(), Type.Promise(DelegatedOptionsSchema)]),
-  { description: 'a function (request, callback) => void, or async (request) => options' }
-)
 /** `(request, callback) => void` or `async (request) => options`: options decided per request. */
-export type CorsOptionsDelegate = Static<typeof DelegatorSchema>
+export type CorsOptionsDelegate = (
+  request: FastifyRequest,
+  callback: (error: Error | null, options?: DelegatedCorsOptions) => void
+) => void | DelegatedCorsOptions | Promise<DelegatedCorsOptions>
+
+// Functions that take Fastify's types are typed by hand (TypeBox would inline Fastify's generics
+// into the published declarations); the schema still checks that a function was given.
+const DelegatorSchema = Type.Unsafe<CorsOptionsDelegate>(Type.Function([], Type.Unknown(), {
+  description: 'a function (request, callback) => void, or async (request) => options'
+}))
+
+/** Told of every refusal, for metrics and alerting; it cannot change the response. */
+export type DenialListener = (request: FastifyRequest, denial: CorsDenial) => unknown
+const DenialListenerSchema = Type.Unsafe<DenialListener>(Type.Function([], Type.Unknown(), {
+  description: 'a function (request, denial) => void'
+}))
 
 export const hookNames = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization'] as const
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -92,7 +100,16 @@ export const CorsOptionsSchema = Type.Object({
   logLevel: Type.Optional(Type.Union(logLevels.map(level => Type.Literal(level)), {
     description: logLevels.map(level => `'${level}'`).join(', ')
   })),
-  strict: Type.Optional(Type.Boolean({ description: 'a boolean' }))
+  strict: Type.Optional(Type.Boolean({ description: 'a boolean' })),
+  logDenials: Type.Optional(Type.Union([
+    Type.Literal(false),
+    Type.Object({
+      level: Type.Optional(Type.Union(logLevels.map(level => Type.Literal(level)))),
+      perMinute: Type.Optional(Type.Integer({ minimum: 1 }))
+    }, { additionalProperties: false })
+  ], { description: "false, or { level?: a log level such as 'info', perMinute?: a whole number of lines, 1 or more }" })),
+  onDenied: Type.Optional(DenialListenerSchema),
+  debug: Type.Optional(Type.Boolean({ description: 'a boolean' }))
 })
 export type CorsOptions = Static<typeof CorsOptionsSchema>
 

@@ -103,7 +103,7 @@ t.test('an origin function that fails denies the request and logs why, never a 5
     t.same(corsHeaders(response), {}, name)
     t.notMatch(response.body, 'probe.example', name)
     const logged = logs.find(line => line.level === 50)
-    t.match(logged, { cors: { reason: 'origin-resolver-failed' }, msg: /fastify-cors-guard: request denied because / }, name)
+    t.match(logged, { cors: { reason: 'origin-resolver-failed', origin: 'https://probe.example' }, msg: /^fastify-cors-guard: refused https:\/\/probe\.example on GET \/: the origin could not be checked: / }, name)
   }
 })
 
