@@ -187,8 +187,9 @@ function addCorsHook (fastify: FastifyInstance, hook: NonNullable<CorsOptions['h
 }
 
 function applyDecision (request: FastifyRequest, reply: FastifyReply, decision: Decision): void {
-  if (decision.owned && decision.allowOrigin !== undefined) {
-    reply.header('access-control-allow-origin', decision.allowOrigin === REFLECT ? request.headers.origin : decision.allowOrigin)
+  if (decision.owned) {
+    // Refusals carry no headers, except the reason header of debug mode.
+    if (decision.allowOrigin !== undefined) reply.header('access-control-allow-origin', decision.allowOrigin === REFLECT ? request.headers.origin : decision.allowOrigin)
     for (const [name, value] of decision.headers) reply.header(name, value)
   }
   if (decision.vary !== undefined) addToVary(reply, decision.vary)
