@@ -13,6 +13,7 @@ export type ReasonCode =
   | 'method-not-allowed'
   | 'header-not-allowed'
   | 'credentials-not-allowed'
+  | 'preflight-not-answered'
 
 /** `allowOrigin` value meaning "echo the request's own Origin header". */
 export const REFLECT = Symbol('fastify-cors-guard.reflect')

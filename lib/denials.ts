@@ -74,8 +74,8 @@ export class DenialReporter {
     this.#now = now
   }
 
+  /** Reports a decision for which `isRefusal` is true. */
   report (request: FastifyRequest, decision: Decision, policy: Policy, preflight: boolean): void {
-    if (!REFUSALS.has(decision.reason)) return
     const { level, onDenied } = this.#settings
     const failure = FAILURES.has(decision.reason)
     if (level === false && !failure && onDenied === undefined) return

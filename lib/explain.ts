@@ -93,11 +93,11 @@ function finish (
 
 /** What a browser concludes from the plugin's decision (Fetch standard: CORS check). */
 function browserVerdict (decision: Decision, origin: string, credentials: boolean, preflight: boolean): ReasonCode {
-  if (decision.allowOrigin === undefined || !decision.owned) return decision.reason === 'allowed' || decision.reason === 'no-origin' ? 'origin-not-allowed' : decision.reason
+  if (decision.allowOrigin === undefined || !decision.owned) return decision.reason
   const allowOrigin = decision.allowOrigin === REFLECT ? origin : decision.allowOrigin
   if (allowOrigin === '*' ? credentials : allowOrigin !== origin) return credentials && allowOrigin === '*' ? 'credentials-not-allowed' : 'origin-not-allowed'
   if (credentials && !decision.headers.some(([name, value]) => name === 'access-control-allow-credentials' && value === 'true')) return 'credentials-not-allowed'
-  if (preflight && decision.status === undefined) return 'cors-disabled'
+  if (preflight && decision.status === undefined) return 'preflight-not-answered'
   return decision.reason
 }
 
@@ -119,7 +119,7 @@ function requestedHeaders (input: CorsExplainInput['requestHeaders']): Array<{ n
   return entries.map(([name, value]) => {
     const lower = name.toLowerCase()
     const safelisted = SAFELISTED_HEADERS.has(lower) ||
-      (lower === 'content-type' && value !== undefined && SAFELISTED_CONTENT_TYPES.has(value.split(';')[0]?.trim().toLowerCase() ?? ''))
+      (lower === 'content-type' && value !== undefined && SAFELISTED_CONTENT_TYPES.has((value.split(';')[0] as string).trim().toLowerCase()))
     return { name: lower, safelisted }
   })
 }

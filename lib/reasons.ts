@@ -7,12 +7,13 @@ const messages: Record<ReasonCode, (detail: string | undefined) => string> = {
   'origin-not-allowed': () => 'the origin is not in the allowed origins of this route',
   'invalid-origin': () => 'the Origin header is not a single serialized origin (too long, several values, or stray characters)',
   'cors-disabled': () => 'CORS is off for this route (cors: false or origin: false)',
-  'origin-resolver-failed': (detail) => `the origin could not be checked: ${detail ?? 'the resolver failed'}`,
+  'origin-resolver-failed': (detail) => `the origin could not be checked: ${String(detail)}`,
   'wildcard-with-credentials': () => "the origin function answered '*' for a request with credentials, which browsers refuse",
-  'invalid-delegated-options': (detail) => `the options for this request are unusable: ${detail ?? 'invalid'}`,
-  'method-not-allowed': (detail) => `the method ${detail ?? ''} is not in the allowed methods of this route (compared case-sensitively)`,
-  'header-not-allowed': (detail) => `the request header ${detail ?? ''} is not in the allowed headers of this route`,
-  'credentials-not-allowed': () => 'the request is sent with credentials, but the policy does not allow credentials'
+  'invalid-delegated-options': (detail) => `the options for this request are unusable: ${String(detail)}`,
+  'method-not-allowed': (detail) => `the method ${String(detail)} is not in the allowed methods of this route (compared case-sensitively)`,
+  'header-not-allowed': (detail) => `the request header ${String(detail)} is not in the allowed headers of this route`,
+  'credentials-not-allowed': () => 'the request is sent with credentials, but the policy does not allow credentials',
+  'preflight-not-answered': () => 'the plugin does not answer preflights for this route (preflight: false), so the app\'s own OPTIONS route or a 404 answers it'
 }
 
 export function describe (decision: Pick<Decision, 'reason' | 'detail'>): string {
@@ -49,8 +50,8 @@ function splitOrigin (origin: string): OriginParts | undefined {
   return { scheme: match[1] as string, host: match[2] as string, port: match[3] ?? '' }
 }
 
+/** Called for a refused origin, which therefore differs from every allowed one. */
 function differenceBetween (request: OriginParts, listed: OriginParts, origin: string, candidate: string): string | undefined {
-  if (origin === candidate) return undefined
   if (origin.toLowerCase() === candidate.toLowerCase()) return 'letter case'
   if (origin.replace(/\/$/, '') === candidate.replace(/\/$/, '')) return 'a trailing slash'
   const sameHost = request.host.toLowerCase() === listed.host.toLowerCase()

@@ -69,12 +69,13 @@ t.test('a safelisted Content-Type value needs no preflight', async (t) => {
 })
 
 t.test('explain() hints at a near miss: scheme, port, www., case, trailing slash', async (t) => {
-  const { app } = await corsApp({ origin: [APP, 'http://localhost:3000'] }, routes)
+  const { app } = await corsApp({ origin: ['null', APP, 'http://localhost:3000'], strict: false }, routes)
   const cases: Array<[string, RegExp]> = [
     ['http://app.example.com', /only in the scheme \(http instead of https\)/],
     ['https://app.example.com:8443', /only in the port \(8443 instead of none\)/],
     ['https://www.app.example.com', /only in the www\. prefix/],
     ['http://localhost:3001', /only in the port \(3001 instead of 3000\)/],
+    ['http://localhost', /only in the port \(none instead of 3000\)/],
     ['https://APP.example.com', /only in letter case/],
     ['https://app.example.com/', /only in a trailing slash/]
   ]
@@ -106,6 +107,15 @@ t.test('explain() knows when credentials cannot work', async (t) => {
 t.test('explain() reports a fixed origin that is not the page', async (t) => {
   const { app } = await corsApp({ origin: 'https://only.example' }, routes)
   t.match(await app.cors.explain({ url: '/items', origin: APP }), { verdict: 'blocked', reason: 'origin-not-allowed' })
+})
+
+t.test('explain() says when a route leaves its preflights unanswered', async (t) => {
+  const { app } = await corsApp(options, (app) => {
+    app.put('/manual', { config: { cors: { preflight: false } } }, async () => 'x')
+  })
+  t.match(await app.cors.explain({ url: '/manual', method: 'PUT', origin: APP }), {
+    verdict: 'blocked', reason: 'preflight-not-answered', message: /preflight: false/, preflight: { status: 404 }
+  })
 })
 
 t.test('a request without Origin is not a CORS request', async (t) => {

@@ -188,6 +188,14 @@ t.test('the whole-options function form receives the instance', async (t) => {
   t.equal(response.headers['access-control-allow-origin'], 'https://a.example')
 })
 
+t.test('a promise given as options fails boot instead of meaning origin *', async (t) => {
+  const { app } = appWithLog()
+  // An async delegator passed as the options: Fastify calls it with the instance, and the plugin gets a promise.
+  app.register(corsPlugin, (async () => ({ origin: 'https://a.example' })) as never)
+  const error = await app.ready().then(() => undefined, (error: Error) => error)
+  t.match(error, { code: CONFIG_ERROR_CODE, message: /\(options\) = \[promise\]: the options are a promise\. .*\{ delegator: async \(request\) => options \}/ })
+})
+
 t.test('a route whose config.cors is invalid fails boot, naming the route', async (t) => {
   const { app } = appWithLog()
   await app.register(corsPlugin, { origin: ['https://a.example'], credentials: true })
