@@ -1,15 +1,26 @@
 import { defineConfig } from 'tsup'
 
-export default defineConfig({
-  entry: { index: 'lib/index.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  target: 'node20',
-  outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.cjs' }),
-  // CommonJS users write `require('fastify-cors-guard')` and expect the plugin itself, as with
-  // @fastify/cors; the named exports stay reachable as properties of it.
-  footer: ({ format }) => format === 'cjs'
-    ? { js: 'module.exports = Object.assign(module.exports.default, module.exports)' }
-    : {}
-})
+export default defineConfig([
+  {
+    entry: { index: 'lib/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: false,
+    target: 'node20',
+    outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.cjs' }),
+    // CommonJS users write `require('fastify-cors-guard')` and expect the plugin itself, as with
+    // @fastify/cors; the named exports stay reachable as properties of it.
+    footer: ({ format }) => format === 'cjs'
+      ? { js: 'module.exports = Object.assign(module.exports.default, module.exports)' }
+      : {}
+  },
+  {
+    // The CORS doctor command: CommonJS only, and without the footer above (it has no default export).
+    entry: { 'doctor/bin': 'lib/doctor/bin.ts' },
+    format: ['cjs'],
+    dts: false,
+    clean: false,
+    target: 'node20',
+    outExtension: () => ({ js: '.cjs' })
+  }
+])
