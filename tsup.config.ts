@@ -15,6 +15,15 @@ export default defineConfig([
       : {}
   },
   {
+    // The attack suite users run against their own app: no default export, so no footer.
+    entry: { testing: 'lib/testing/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    clean: false,
+    target: 'node20',
+    outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.cjs' })
+  },
+  {
     // The CORS doctor command: CommonJS only, and without the footer above (it has no default export).
     entry: { 'doctor/bin': 'lib/doctor/bin.ts' },
     format: ['cjs'],

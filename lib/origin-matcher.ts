@@ -1,5 +1,6 @@
 import { Value } from '@sinclair/typebox/value'
 import { isPatternSyntax, isPlausibleOrigin, matchesPattern, parseOriginPattern, type OriginPattern } from './origin-syntax'
+import { OriginResolver, type ResolverLimits } from './origin-resolver'
 import { OriginAnswerSchema, type OriginFunction } from './schema'
 
 /**
@@ -15,15 +16,17 @@ export type OriginRule =
   | { readonly type: 'fixed', readonly value: string }
   | { readonly type: 'match', readonly test: (origin: string) => boolean }
   | { readonly type: 'off' }
-  | { readonly type: 'dynamic', readonly resolve: OriginFunction }
+  | { readonly type: 'dynamic', readonly resolver: OriginResolver }
 
 const ANY: OriginRule = Object.freeze({ type: 'any' })
 const OFF: OriginRule = Object.freeze({ type: 'off' })
 
 type StaticOrigin = string | boolean | RegExp | ReadonlyArray<string | RegExp>
 
-export function compileOriginRule (origin: StaticOrigin | OriginFunction): OriginRule {
-  if (typeof origin === 'function') return Object.freeze({ type: 'dynamic', resolve: origin })
+const NO_LIMITS: ResolverLimits = Object.freeze({ timeout: 0, cache: undefined })
+
+export function compileOriginRule (origin: StaticOrigin | OriginFunction, limits: ResolverLimits = NO_LIMITS): OriginRule {
+  if (typeof origin === 'function') return Object.freeze({ type: 'dynamic', resolver: new OriginResolver(origin, limits) })
   if (origin === false) return OFF
   if (origin === true) return matchRule(new Set(), [], [], true)
   if (origin === '*') return ANY

@@ -54,7 +54,8 @@ export const policyDefaults = Object.freeze({
   optionsSuccessStatus: 204,
   deniedPreflightStatus: 403,
   preflight: true,
-  strictPreflight: true
+  strictPreflight: true,
+  originTimeout: 5000
 } satisfies RouteCorsOptions)
 
 /**
@@ -63,7 +64,12 @@ export const policyDefaults = Object.freeze({
  */
 export function compilePolicy (input: RouteCorsOptions, decidedPerRequest = false): Policy {
   const options = { ...policyDefaults, ...withoutUndefined(input) }
-  const origin = compileOriginRule(options.origin)
+  const origin = compileOriginRule(options.origin, {
+    timeout: options.originTimeout,
+    cache: options.originCache === undefined || options.originCache === false
+      ? undefined
+      : { max: options.originCache.max, ttl: options.originCache.ttl ?? 0 }
+  })
   const credentials = options.credentials
   const originVaries = decidedPerRequest || origin.type === 'match' || origin.type === 'dynamic'
 

@@ -2,7 +2,7 @@ import { refusal, type Decision } from './decision'
 import { compileOriginAnswer } from './origin-matcher'
 import { isPlausibleOrigin } from './origin-syntax'
 import type { Policy } from './policy'
-import { ask, describeError } from './ask'
+import { describeError } from './ask'
 
 /**
  * Decides a request's origin under a policy. Synchronous for every static origin option; a promise
@@ -23,7 +23,7 @@ export function decideOrigin (policy: Policy, origin: string | undefined, thisAr
   if (origin === undefined) return decisions.noOrigin
   if (!isPlausibleOrigin(origin)) return decisions.invalidOrigin
   if (rule.type === 'match') return rule.test(origin) ? decisions.allowedReflect : decisions.denied
-  return ask<unknown>(rule.resolve, thisArg, origin).then(
+  return rule.resolver.answer(origin, thisArg).then(
     answer => decideAnswer(policy, answer, origin),
     (error: unknown) => refusal(policy, 'origin-resolver-failed', describeError(error))
   )

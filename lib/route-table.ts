@@ -9,16 +9,21 @@ import type { FastifyInstance, HTTPMethods } from 'fastify'
 export class RouteTable<T> {
   readonly #router: FindMyWay.Instance<FindMyWay.HTTPVersion.V1>
 
+  readonly ignoreTrailingSlash: boolean
+
   constructor (fastify: FastifyInstance) {
-    const config = fastify.initialConfig
+    // Mirror the options of Fastify's own router, so both pick the same route for a URL. Fastify 5
+    // takes them in `routerOptions` (the top-level keys are deprecated) and reports both.
+    const config = fastify.initialConfig as typeof fastify.initialConfig & { routerOptions?: Record<string, unknown> }
+    const option = <K extends keyof typeof config>(key: K): unknown => config.routerOptions?.[key] ?? config[key]
+    this.ignoreTrailingSlash = option('ignoreTrailingSlash') === true
     this.#router = FindMyWay({
-      // Mirror the options of Fastify's own router, so both pick the same route for a URL.
-      caseSensitive: config.caseSensitive,
-      ignoreTrailingSlash: config.ignoreTrailingSlash,
-      ignoreDuplicateSlashes: config.ignoreDuplicateSlashes,
-      maxParamLength: config.maxParamLength,
+      caseSensitive: option('caseSensitive'),
+      ignoreTrailingSlash: this.ignoreTrailingSlash,
+      ignoreDuplicateSlashes: option('ignoreDuplicateSlashes'),
+      maxParamLength: option('maxParamLength'),
       allowUnsafeRegex: true,
-      useSemicolonDelimiter: config.useSemicolonDelimiter
+      useSemicolonDelimiter: option('useSemicolonDelimiter')
     } as FindMyWay.Config<FindMyWay.HTTPVersion.V1>)
   }
 

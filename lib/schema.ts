@@ -58,7 +58,15 @@ const policyProperties = {
   optionsSuccessStatus: Type.Optional(Status(200, 299, 'a 2xx status code: browsers fail a preflight answered with any other')),
   deniedPreflightStatus: Type.Optional(Status(400, 499, 'a 4xx status code')),
   preflight: Type.Optional(Type.Boolean({ description: 'a boolean' })),
-  strictPreflight: Type.Optional(Type.Boolean({ description: 'a boolean' }))
+  strictPreflight: Type.Optional(Type.Boolean({ description: 'a boolean' })),
+  originTimeout: Type.Optional(Type.Integer({ minimum: 0, description: 'a whole number of milliseconds, 0 (wait forever) or more' })),
+  originCache: Type.Optional(Type.Union([
+    Type.Literal(false),
+    Type.Object({
+      max: Type.Integer({ minimum: 1 }),
+      ttl: Type.Optional(Type.Integer({ minimum: 0 }))
+    }, { additionalProperties: false })
+  ], { description: 'false, or { max: a whole number of origins, 1 or more, ttl?: milliseconds (0: no expiry) }' }))
 }
 
 export const RouteCorsOptionsSchema = Type.Object(policyProperties)

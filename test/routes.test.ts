@@ -98,6 +98,30 @@ t.test('routes under a prefix are found by their full URL', async (t) => {
   t.equal((await app.inject(preflight('/api/orders', 'https://app.example', 'PUT'))).statusCode, 404)
 })
 
+t.test("a prefix root's trailing-slash twin, which Fastify adds without onRoute, keeps the route's policy", async (t) => {
+  for (const [prefixTrailingSlash, twinPolicy] of [['both', 403], ['no-slash', 204], ['slash', 403]] as const) {
+    const { app } = await corsApp(plugin, (app) => {
+      app.register(async (api) => {
+        api.put('/', { prefixTrailingSlash, config: { cors: { origin: ['https://admin.example'] } } }, async () => 'x')
+      }, { prefix: '/api' })
+    })
+    t.equal((await app.inject(preflight('/api/', 'https://app.example', 'PUT'))).statusCode, twinPolicy, `${prefixTrailingSlash}: /api/`)
+  }
+  const { app } = await corsApp(plugin, (app) => {
+    app.register(async (api) => {
+      api.put('/', { config: { cors: { origin: ['https://admin.example'] } } }, async () => 'x')
+    }, { prefix: '/api' })
+  }, { routerOptions: { ignoreTrailingSlash: true } })
+  t.equal((await app.inject(preflight('/api/', 'https://app.example', 'PUT'))).statusCode, 403, 'ignoreTrailingSlash: the router matches the twin itself')
+})
+
+t.test('router options given as routerOptions are mirrored', async (t) => {
+  const { app } = await corsApp(plugin, routes, { routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, caseSensitive: false } })
+  for (const url of ['/internal/', '//internal', '/INTERNAL']) {
+    t.equal((await app.inject(preflight(url, 'https://app.example', 'PUT'))).statusCode, 404, url)
+  }
+})
+
 t.test('router options are mirrored: trailing slashes and case', async (t) => {
   const { app } = await corsApp(plugin, routes, { ignoreTrailingSlash: true, caseSensitive: false })
   t.equal((await app.inject(preflight('/internal/', 'https://app.example', 'PUT'))).statusCode, 404)

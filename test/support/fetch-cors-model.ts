@@ -37,8 +37,12 @@ export function corsCheck (request: PageRequest, answer: ServerAnswer): boolean 
   return answer.headers['access-control-allow-credentials'] === 'true'
 }
 
-/** Fetch standard, "CORS-preflight fetch": what the browser checks in the preflight's answer. */
-export function preflightPasses (request: PageRequest, answer: ServerAnswer): boolean {
+/**
+ * Fetch standard, "CORS-preflight fetch": what the browser checks in the preflight's answer.
+ * `lax`: as Chromium 156 does by default, let '*' in Allow-Headers cover Authorization too; a
+ * server must not count on browsers to enforce that exception.
+ */
+export function preflightPasses (request: PageRequest, answer: ServerAnswer, lax = false): boolean {
   if (answer.status < 200 || answer.status > 299) return false
   if (!corsCheck(request, answer)) return false
   const methods = headerList(answer.headers['access-control-allow-methods'])
@@ -48,7 +52,7 @@ export function preflightPasses (request: PageRequest, answer: ServerAnswer): bo
   for (const name of request.headers) {
     if (names.some(allowed => allowed.toLowerCase() === name)) continue
     // Authorization is a "CORS non-wildcard request-header name": only listing it by name covers it.
-    if (name === 'authorization' || !wildcard(names)) return false
+    if ((name === 'authorization' && !lax) || !wildcard(names)) return false
   }
   return true
 }

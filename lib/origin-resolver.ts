@@ -1,0 +1,72 @@
+import { LruMap } from 'toad-cache'
+import { ask } from './ask'
+import type { OriginFunction } from './schema'
+
+export interface ResolverLimits {
+  /** Milliseconds before an unanswered call fails; 0 waits forever. */
+  readonly timeout: number
+  /** A bounded cache of answers by origin, or none. */
+  readonly cache: { readonly max: number, readonly ttl: number } | undefined
+}
+
+/**
+ * More distinct origins than this waiting on the function at once are refused without calling it,
+ * so a hanging or slow resolver cannot make requests (and memory) pile up.
+ */
+export const MAX_PENDING_LOOKUPS = 1000
+
+/**
+ * Calls a user's origin function with limits: one call per origin at a time (concurrent requests
+ * from one origin share it), a timeout, and an optional LRU cache of answers.
+ */
+export class OriginResolver {
+  readonly #resolve: OriginFunction
+  readonly #timeout: number
+  readonly #answers: LruMap<unknown> | undefined
+  readonly #pending = new Map<string, Promise<unknown>>()
+
+  constructor (resolve: OriginFunction, limits: ResolverLimits) {
+    this.#resolve = resolve
+    this.#timeout = limits.timeout
+    this.#answers = limits.cache === undefined ? undefined : new LruMap(limits.cache.max, limits.cache.ttl)
+  }
+
+  answer (origin: string, thisArg: unknown): Promise<unknown> {
+    const cached = this.#answers?.get(origin)
+    if (cached !== undefined) return Promise.resolve(cached)
+    const pending = this.#pending.get(origin)
+    if (pending !== undefined) return pending
+    if (this.#pending.size >= MAX_PENDING_LOOKUPS) {
+      return Promise.reject(new Error(`more than ${MAX_PENDING_LOOKUPS} origins are waiting on the origin function`))
+    }
+    const call = withTimeout(ask<unknown>(this.#resolve, thisArg, origin), this.#timeout).then(
+      answer => {
+        this.#pending.delete(origin)
+        if (answer !== undefined) this.#answers?.set(origin, answer)
+        return answer
+      },
+      (error: unknown) => {
+        this.#pending.delete(origin)
+        throw error
+      }
+    )
+    this.#pending.set(origin, call)
+    return call
+  }
+
+  /** How many answers are cached (for tests and monitoring). */
+  get cachedAnswers (): number {
+    return this.#answers?.size ?? 0
+  }
+}
+
+export function withTimeout<T> (promise: Promise<T>, timeout: number): Promise<T> {
+  if (timeout === 0) return promise
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout)
+    promise.then(
+      value => { clearTimeout(timer); resolve(value) },
+      (error: unknown) => { clearTimeout(timer); reject(error) }
+    )
+  })
+}

@@ -1,0 +1,91 @@
+import t from 'tap'
+import { MAX_PENDING_LOOKUPS, OriginResolver, withTimeout } from '../lib/origin-resolver'
+import corsPlugin from '../lib/index'
+import { appWithLog, corsApp, corsHeaders, get } from './support/app'
+
+const APP = 'https://app.example.com'
+
+t.test('a resolver that never answers is refused after originTimeout', async (t) => {
+  const { app, logs } = await corsApp({ origin: () => new Promise(() => {}), originTimeout: 20 })
+  const response = await app.inject(get('/', APP))
+  t.same(corsHeaders(response), {})
+  t.match(logs.find(line => line.cors !== undefined), { cors: { reason: 'origin-resolver-failed', detail: 'Error: no answer within 20 ms' } })
+})
+
+t.test('a delegator that never answers is refused after originTimeout', async (t) => {
+  const { app } = await corsApp({ delegator: () => new Promise(() => {}), originTimeout: 20 })
+  t.same(corsHeaders(await app.inject(get('/', APP))), {})
+})
+
+t.test('concurrent requests from one origin share one call to the origin function', async (t) => {
+  let calls = 0
+  let answer: ((value: boolean) => void) | undefined
+  const { app } = await corsApp({ origin: () => { calls++; return new Promise<boolean>(resolve => { answer = resolve }) } })
+  const responses = Promise.all([app.inject(get('/', APP)), app.inject(get('/', APP)), app.inject(get('/', APP))])
+  await new Promise(resolve => setImmediate(resolve))
+  answer?.(true)
+  for (const response of await responses) t.equal(response.headers['access-control-allow-origin'], APP)
+  t.equal(calls, 1)
+})
+
+t.test('originCache remembers answers per origin, within its size', async (t) => {
+  let calls = 0
+  const { app } = await corsApp({ origin: async (origin) => { calls++; return origin === APP }, originCache: { max: 2 } })
+  for (let i = 0; i < 3; i++) await app.inject(get('/', APP))
+  await app.inject(get('/', 'https://evil.example'))
+  await app.inject(get('/', 'https://evil.example'))
+  t.equal(calls, 2, 'allowed and refused answers are both cached')
+  t.equal((await app.inject(get('/', APP))).headers['access-control-allow-origin'], APP)
+})
+
+t.test('the cache stays within max entries whatever the number of distinct origins', async (t) => {
+  const resolver = new OriginResolver(async () => true, { timeout: 0, cache: { max: 100, ttl: 0 } })
+  for (let i = 0; i < 5000; i++) await resolver.answer(`https://o${i}.example`, undefined)
+  t.equal(resolver.cachedAnswers, 100)
+})
+
+t.test('cached answers expire after ttl', async (t) => {
+  let now = 1_000_000
+  const realNow = Date.now
+  Date.now = () => now
+  t.teardown(() => { Date.now = realNow })
+  let calls = 0
+  const resolver = new OriginResolver(async () => { calls++; return true }, { timeout: 0, cache: { max: 10, ttl: 1000 } })
+  await resolver.answer(APP, undefined)
+  now += 999
+  await resolver.answer(APP, undefined)
+  t.equal(calls, 1)
+  now += 2
+  await resolver.answer(APP, undefined)
+  t.equal(calls, 2)
+})
+
+t.test('failures and undefined answers are not cached', async (t) => {
+  let calls = 0
+  const resolver = new OriginResolver(async () => { calls++; if (calls === 1) throw new Error('flaky'); return undefined }, { timeout: 0, cache: { max: 10, ttl: 0 } })
+  await t.rejects(resolver.answer(APP, undefined), /flaky/)
+  t.equal(await resolver.answer(APP, undefined), undefined)
+  t.equal(resolver.cachedAnswers, 0)
+  t.equal(new OriginResolver(async () => true, { timeout: 0, cache: undefined }).cachedAnswers, 0)
+})
+
+t.test('lookups waiting at once are bounded: past the bound, refused without calling', async (t) => {
+  let calls = 0
+  const resolver = new OriginResolver(() => { calls++; return new Promise(() => {}) }, { timeout: 0, cache: undefined })
+  for (let i = 0; i < MAX_PENDING_LOOKUPS; i++) void resolver.answer(`https://o${i}.example`, undefined)
+  await t.rejects(resolver.answer('https://one-more.example', undefined), /more than 1000 origins are waiting/)
+  t.equal(calls, MAX_PENDING_LOOKUPS)
+})
+
+t.test('withTimeout passes answers and errors through before the deadline', async (t) => {
+  t.equal(await withTimeout(Promise.resolve('x'), 1000), 'x')
+  await t.rejects(withTimeout(Promise.reject(new Error('no')), 1000), /no/)
+})
+
+t.test('originTimeout and originCache are validated', async (t) => {
+  for (const options of [{ originTimeout: -1 }, { originCache: { max: 0 } }, { originCache: { max: 5, size: 1 } }, { originCache: true }]) {
+    const { app } = appWithLog()
+    app.register(corsPlugin, options as never)
+    await t.rejects(app.ready(), { code: 'CORS_GUARD_INVALID_CONFIG' }, JSON.stringify(options))
+  }
+})
