@@ -20,18 +20,13 @@ export const OriginAnswerSchema = Type.Union([
 ])
 export type OriginAnswer = Static<typeof OriginAnswerSchema>
 
-export const OriginCallbackSchema = Type.Function(
-  [Type.Union([Type.Unsafe<Error>(Type.Any()), Type.Null()]), Type.Optional(OriginAnswerSchema)],
-  Type.Void()
-)
-export type OriginCallback = Static<typeof OriginCallbackSchema>
+export type OriginCallback = (error: Error | null, answer?: OriginAnswer) => void
 
-export const OriginFunctionSchema = Type.Function(
-  [Type.Union([Type.String(), Type.Undefined()]), OriginCallbackSchema],
-  Type.Union([Type.Void(), Type.Promise(OriginAnswerSchema)])
-)
 /** `(origin, callback) => void` or `async (origin) => answer`; called only for valid origins. */
-export type OriginFunction = Static<typeof OriginFunctionSchema>
+export type OriginFunction = (origin: string | undefined, callback: OriginCallback) => void | OriginAnswer | Promise<OriginAnswer>
+
+// Function types are written by hand, for readable parameter names; the schema checks for a function.
+const OriginFunctionSchema = Type.Unsafe<OriginFunction>(Type.Function([], Type.Unknown()))
 
 const OriginSchema = Type.Union([OriginAnswerSchema, OriginFunctionSchema], {
   description: "a string ('*', an origin such as 'https://app.example.com', or a pattern such as " +

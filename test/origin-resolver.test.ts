@@ -62,7 +62,8 @@ t.test('cached answers expire after ttl', async (t) => {
 
 t.test('failures and undefined answers are not cached', async (t) => {
   let calls = 0
-  const resolver = new OriginResolver(async () => { calls++; if (calls === 1) throw new Error('flaky'); return undefined }, { timeout: 0, cache: { max: 10, ttl: 0 } })
+  const flaky = async (): Promise<undefined> => { calls++; if (calls === 1) throw new Error('flaky'); return undefined }
+  const resolver = new OriginResolver(flaky as never, { timeout: 0, cache: { max: 10, ttl: 0 } })
   await t.rejects(resolver.answer(APP, undefined), /flaky/)
   t.equal(await resolver.answer(APP, undefined), undefined)
   t.equal(resolver.cachedAnswers, 0)
@@ -72,7 +73,8 @@ t.test('failures and undefined answers are not cached', async (t) => {
 t.test('lookups waiting at once are bounded: past the bound, refused without calling', async (t) => {
   let calls = 0
   const resolver = new OriginResolver(() => { calls++; return new Promise(() => {}) }, { timeout: 0, cache: undefined })
-  for (let i = 0; i < MAX_PENDING_LOOKUPS; i++) void resolver.answer(`https://o${i}.example`, undefined)
+  const waiting = Array.from({ length: MAX_PENDING_LOOKUPS }, (_, i) => resolver.answer(`https://o${i}.example`, undefined))
+  t.equal(waiting.length, MAX_PENDING_LOOKUPS)
   await t.rejects(resolver.answer('https://one-more.example', undefined), /more than 1000 origins are waiting/)
   t.equal(calls, MAX_PENDING_LOOKUPS)
 })
@@ -86,6 +88,6 @@ t.test('originTimeout and originCache are validated', async (t) => {
   for (const options of [{ originTimeout: -1 }, { originCache: { max: 0 } }, { originCache: { max: 5, size: 1 } }, { originCache: true }]) {
     const { app } = appWithLog()
     app.register(corsPlugin, options as never)
-    await t.rejects(app.ready(), { code: 'CORS_GUARD_INVALID_CONFIG' }, JSON.stringify(options))
+    await t.rejects(Promise.resolve(app.ready()), { code: 'CORS_GUARD_INVALID_CONFIG' }, JSON.stringify(options))
   }
 })
