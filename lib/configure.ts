@@ -20,8 +20,6 @@ export interface Settings {
   /** The per-request options, as the user wrote them: routes and delegators merge over these. */
   readonly base: Readonly<RouteCorsOptions>
   readonly defaultEntry: RouteEntry
-  /** Compiled route entries by their `config.cors` object. */
-  readonly routeEntries: WeakMap<object, RouteEntry>
 }
 
 const pluginOnlyKeys = new Set(['hook', 'delegator', 'hideOptionsRoute', 'logLevel', 'strict', 'prefix', 'logSerializers', 'logDenials', 'onDenied', 'debug'])
@@ -65,18 +63,13 @@ export function configure (input: unknown, log: FastifyBaseLogger): Settings {
       onDenied: typed.onDenied
     }),
     base: Object.freeze(base as RouteCorsOptions),
-    defaultEntry: Object.freeze({ policy: compilePolicy(base as RouteCorsOptions), overrides: undefined }),
-    routeEntries: new WeakMap()
+    defaultEntry: Object.freeze({ policy: compilePolicy(base as RouteCorsOptions), overrides: undefined })
   })
 }
 
 const DISABLED_ENTRY: RouteEntry = Object.freeze({ policy: disabledPolicy, overrides: false })
 
-/**
- * Validates and compiles a route's `config.cors` when the route is added. One `config.cors` object
- * shared by several routes (or by a GET route and the HEAD route Fastify adds for it) is checked
- * and compiled once.
- */
+/** Validates and compiles a route's `config.cors` when the route is added. */
 export function configureRoute (overrides: unknown, settings: Settings, routeName: string, log: FastifyBaseLogger): RouteEntry {
   if (overrides === false) return DISABLED_ENTRY
   const where = `${routeName} config.cors`
@@ -89,8 +82,6 @@ export function configureRoute (overrides: unknown, settings: Settings, routeNam
       message: 'expected false (CORS off for this route) or an object of CORS options.'
     }], where)
   }
-  const known = settings.routeEntries.get(overrides)
-  if (known !== undefined) return known
   const route = overrides as Record<string, unknown>
   const merged = { ...settings.base, ...route }
   const problems = [
@@ -99,9 +90,7 @@ export function configureRoute (overrides: unknown, settings: Settings, routeNam
     ...checkMeaning(merged, 'config.cors.').filter(problem => problem.keys.some(key => Object.hasOwn(route, key)))
   ]
   enforce(problems, settings.strict, log, where)
-  const entry = Object.freeze({ policy: compilePolicy(merged as RouteCorsOptions), overrides: route as RouteCorsOptions })
-  settings.routeEntries.set(overrides, entry)
-  return entry
+  return Object.freeze({ policy: compilePolicy(merged as RouteCorsOptions), overrides: route as RouteCorsOptions })
 }
 
 const delegatedPolicies = new WeakMap<object, WeakMap<RouteEntry, Policy>>()

@@ -57,7 +57,7 @@ export interface StaticDecisions {
   readonly wildcardWithCredentials: Decision
 }
 
-export function staticDecisions (policy: Omit<Policy, 'decisions'>): StaticDecisions {
+export function staticDecisions (policy: Omit<Policy, 'decisions' | 'preflightAnswers'>): StaticDecisions {
   const { vary, responseHeaders: headers, origin } = policy
   const refused = (reason: ReasonCode): Decision => Object.freeze({ allowed: false, reason, allowOrigin: undefined, headers: [], vary, owned: true })
   const fixedValue = origin.type === 'fixed' ? origin.value : '*'

@@ -103,31 +103,55 @@ export function parseOriginPattern (value: string): PatternParse {
   return { kind: 'pattern', pattern: { schemePrefix, host, anySubdomain, port } }
 }
 
-/** Does a (plausible) request origin match a pattern? Linear in the origin's length, no regex. */
+/** Does a (plausible) request origin match a pattern? One pass over the origin, no allocation. */
 export function matchesPattern (pattern: OriginPattern, origin: string): boolean {
   if (!origin.startsWith(pattern.schemePrefix)) return false
-  let rest = origin.slice(pattern.schemePrefix.length)
-  const colon = rest.lastIndexOf(':')
+  const hostStart = pattern.schemePrefix.length
+  let hostEnd = origin.length
+  const colon = origin.lastIndexOf(':')
   // An IPv6 host ends with ']'; a colon before it belongs to the address, not to a port.
-  const hasPort = colon !== -1 && rest.indexOf(']', colon) === -1
-  if (hasPort) {
-    if (pattern.port === undefined || !isPort(rest.slice(colon + 1))) return false
-    if (pattern.port !== '*' && rest.slice(colon + 1) !== pattern.port) return false
-    rest = rest.slice(0, colon)
+  if (colon >= hostStart && origin.indexOf(']', colon) === -1) {
+    if (pattern.port === undefined || !isPort(origin, colon + 1)) return false
+    if (pattern.port !== '*' && !(origin.length - colon - 1 === pattern.port.length && origin.startsWith(pattern.port, colon + 1))) return false
+    hostEnd = colon
   } else if (pattern.port !== undefined && pattern.port !== '*') {
     return false
   }
-  if (!pattern.anySubdomain) return rest === pattern.host
-  const suffix = '.' + pattern.host
-  if (rest.length <= suffix.length || !rest.endsWith(suffix)) return false
-  return rest.slice(0, rest.length - suffix.length).split('.').every(label => HOST_LABEL.test(label))
+  if (!pattern.anySubdomain) return hostEnd - hostStart === pattern.host.length && origin.startsWith(pattern.host, hostStart)
+  const dot = hostEnd - pattern.host.length - 1
+  if (dot <= hostStart || origin.charCodeAt(dot) !== 46 || !origin.startsWith(pattern.host, dot + 1)) return false
+  return areHostLabels(origin, hostStart, dot)
 }
 
-function isPort (text: string): boolean {
-  if (text.length === 0 || text.length > 5 || (text.length > 1 && text[0] === '0')) return false
-  for (let i = 0; i < text.length; i++) {
+/** Are `text[start, end)` one or more dot-separated host labels? */
+function areHostLabels (text: string, start: number, end: number): boolean {
+  let labelStart = start
+  for (let i = start; i <= end; i++) {
+    const code = i === end ? 46 : text.charCodeAt(i)
+    if (code === 46) {
+      // A label is non-empty and neither starts nor ends with '-'.
+      if (i === labelStart || text.charCodeAt(labelStart) === 45 || text.charCodeAt(i - 1) === 45) return false
+      labelStart = i + 1
+    } else if (!isLabelCharacter(code)) {
+      return false
+    }
+  }
+  return true
+}
+
+function isLabelCharacter (code: number): boolean {
+  return (code >= 97 && code <= 122) || (code >= 48 && code <= 57) || code === 45 || code === 95
+}
+
+/** Is `text` from `start` to its end a port number (no leading zero, at most 65535)? */
+function isPort (text: string, start: number): boolean {
+  const length = text.length - start
+  if (length === 0 || length > 5 || (length > 1 && text.charCodeAt(start) === 48)) return false
+  let value = 0
+  for (let i = start; i < text.length; i++) {
     const code = text.charCodeAt(i)
     if (code < 48 || code > 57) return false
+    value = value * 10 + code - 48
   }
-  return Number(text) <= 65535
+  return value <= 65535
 }

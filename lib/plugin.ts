@@ -63,12 +63,13 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
       if (typeof overrides === 'object' && overrides !== null) slotsByConfig.set(overrides, slot)
     }
     if (overrides !== undefined) route.config = { ...route.config, [kRouteSlot]: slot } as typeof route.config
-    routes.add(route.method, route.url, route.constraints?.host, slot)
+    const host = route.constraints?.host
+    routes.add(route.method, route.url, host, slot)
     // For a route at a prefix's root, Fastify also serves `prefix + '/'` but runs no onRoute hook
     // for it (prefixTrailingSlash 'both', the default): its preflights must find the same policy.
     const { routePath, prefix, prefixTrailingSlash } = route as typeof route & { routePath: string, prefix: string }
     if (routePath === '' && prefix !== '' && (prefixTrailingSlash ?? 'both') === 'both' && !routes.ignoreTrailingSlash) {
-      routes.add(route.method, prefix + '/', route.constraints?.host, slot)
+      routes.add(route.method, prefix + '/', host, slot)
     }
   })
 

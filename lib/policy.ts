@@ -1,7 +1,7 @@
 import { splitConfiguredList, isToken } from './header-list'
 import { compileOriginRule, type OriginRule } from './origin-matcher'
 import type { RouteCorsOptions } from './schema'
-import { staticDecisions, type StaticDecisions } from './decision'
+import { staticDecisions, type Decision, type StaticDecisions } from './decision'
 
 export type HeaderPair = readonly [name: string, value: string]
 
@@ -37,6 +37,8 @@ export interface Policy {
   /** The options this policy was compiled from, for merging route overrides and explaining. */
   readonly options: Readonly<RouteCorsOptions>
   readonly decisions: StaticDecisions
+  /** Allowed preflight answers that depend on nothing but the origin decision, built on first use. */
+  readonly preflightAnswers: Map<Decision, Decision>
 }
 
 /** A route's compiled policy, plus the raw overrides a delegator's options are merged with. */
@@ -118,7 +120,7 @@ export function compilePolicy (input: RouteCorsOptions, decidedPerRequest = fals
     deniedPreflightStatus: options.deniedPreflightStatus,
     options: Object.freeze(options)
   }
-  return Object.freeze({ ...policy, decisions: staticDecisions(policy) })
+  return Object.freeze({ ...policy, decisions: staticDecisions(policy), preflightAnswers: new Map() })
 }
 
 /** A policy for `config: { cors: false }`: the plugin leaves such a route alone. */

@@ -20,21 +20,35 @@ export function decidePreflight (policy: Policy, originDecision: Decision, metho
   }
   const requested = requestHeaders === undefined ? [] : parseRequestedHeaders(requestHeaders)
   const allowHeaders = allowHeadersValue(policy, requested, requestHeaders)
+  const methodAllowed = isMethodAllowed(policy, method)
+  const refusedHeader = requested === undefined ? MALFORMED_REQUEST_HEADERS : requested.find(name => !isHeaderAllowed(policy, name))
+  // The common answer depends on nothing but the origin decision: build it once per policy.
+  const isStatic = policy.allowedHeaders.mode === 'list' || (policy.allowedHeaders.mode === 'any' && allowHeaders === policy.allowedHeadersValue)
+  if (methodAllowed && refusedHeader === undefined && isStatic) {
+    let answer = policy.preflightAnswers.get(originDecision)
+    if (answer === undefined) {
+      answer = Object.freeze(answerPreflight(policy, originDecision, allowHeaders))
+      policy.preflightAnswers.set(originDecision, answer)
+    }
+    return answer
+  }
+  const base = answerPreflight(policy, originDecision, allowHeaders)
+  if (!methodAllowed) return { ...base, allowed: false, reason: 'method-not-allowed', detail: method }
+  if (refusedHeader !== undefined) return { ...base, allowed: false, reason: 'header-not-allowed', detail: refusedHeader }
+  return base
+}
+
+function answerPreflight (policy: Policy, originDecision: Decision, allowHeaders: string | undefined): Decision {
   const headers: HeaderPair[] = allowHeaders === undefined
     ? policy.preflightHeaders as HeaderPair[]
     : [...policy.preflightHeaders, ['access-control-allow-headers', allowHeaders]]
-  const base = {
+  return {
     ...originDecision,
     headers,
     vary: policy.preflightVary,
     status: policy.optionsSuccessStatus,
     continuePreflight: policy.preflightContinue
   }
-
-  if (!isMethodAllowed(policy, method)) return { ...base, allowed: false, reason: 'method-not-allowed', detail: method }
-  const refusedHeader = requested === undefined ? MALFORMED_REQUEST_HEADERS : requested.find(name => !isHeaderAllowed(policy, name))
-  if (refusedHeader !== undefined) return { ...base, allowed: false, reason: 'header-not-allowed', detail: refusedHeader }
-  return base
 }
 
 function isMethodAllowed (policy: Policy, method: string): boolean {
