@@ -1,4 +1,4 @@
-import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HookHandlerDoneFunction, HTTPMethods } from 'fastify'
 import fp from 'fastify-plugin'
 import { isThenable } from './ask'
 import { shapeForDebug } from './debug-shaping'
@@ -74,8 +74,36 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
   })
 
   function slotOf (request: FastifyRequest): RouteSlot | undefined {
-    return (request.routeOptions.config as { [kRouteSlot]?: RouteSlot })[kRouteSlot]
+    const config = request.routeOptions.config as { [kRouteSlot]?: RouteSlot, cors?: unknown }
+    const slot = config[kRouteSlot]
+    return slot !== undefined || config.cors === undefined ? slot : lateSlot(request, config)
   }
+
+  // Routes declared before the plugin finished loading (`register` not awaited) never reached the
+  // onRoute hook. Their config.cors is compiled on their first request, and from then on their
+  // preflights find it too; until then those preflights follow the plugin's options (warned at boot).
+  const lateSlots = new WeakMap<object, RouteSlot>()
+  function lateSlot (request: FastifyRequest, config: { cors?: unknown }): RouteSlot {
+    let slot = lateSlots.get(config)
+    if (slot === undefined) {
+      const { method, url } = request.routeOptions
+      slot = Object.freeze({ overrides: config.cors, name: `route ${String(method)} ${url}` })
+      try {
+        state.add(slot)
+      } catch (error) {
+        // Too late to fail boot: keep CORS off for the route, the safe side, and say why.
+        request.log.error({ err: error }, `fastify-cors-guard: ${(error as Error).message}\nCORS is off for this route until its config.cors is fixed.`)
+        slot = Object.freeze({ overrides: false, name: slot.name })
+        state.add(slot)
+      }
+      slots.push(slot)
+      lateSlots.set(config, slot)
+      routes.add(method as HTTPMethods, url as string, undefined, slot)
+    }
+    return slot
+  }
+
+  warnAboutEarlierRoutes(fastify)
 
   function handleCors (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
     const current = state
@@ -176,6 +204,32 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
   fastify.options('*', { schema, config, logLevel: state.settings.logLevel }, answerOptionsRoute)
 
   done()
+}
+
+/** Routes that exist before the plugin loads cannot be seen by its onRoute hook: say so at boot. */
+function warnAboutEarlierRoutes (fastify: FastifyInstance): void {
+  const tree = fastify.printRoutes({ commonPrefix: false })
+  if (tree === '(empty tree)') return
+  const routes = routesOf(tree)
+  fastify.log.warn({ routes },
+    `fastify-cors-guard: ${routes.length} route(s) were declared before the plugin finished loading (${routes.slice(0, 5).join('; ')}${routes.length > 5 ? '; …' : ''}). ` +
+    'Their config.cors is checked on their first request instead of at boot, and until then their preflights follow the plugin\'s options. ' +
+    'Write `await fastify.register(cors, options)` before declaring routes.')
+}
+
+/** Full paths from Fastify's printRoutes() tree, where a child line holds only its own segment. */
+function routesOf (tree: string): string[] {
+  const parents: string[] = []
+  const routes: string[] = []
+  for (const line of tree.split('\n')) {
+    const match = /^((?:│ {3}| {4})*)(?:├── |└── )(\S*)(?: \((.*)\))?$/.exec(line)
+    if (match === null) continue
+    const depth = (match[1] as string).length / 4
+    const path = (depth === 0 ? '' : parents[depth - 1] as string) + (match[2] as string)
+    parents[depth] = path
+    if (match[3] !== undefined) routes.push(`${path} (${match[3]})`)
+  }
+  return routes
 }
 
 function answerOptionsRoute (request: FastifyRequest, reply: FastifyReply): void {

@@ -188,10 +188,35 @@ t.test('a route may turn CORS on with origin where the plugin has it off', async
   t.equal((await app.inject(preflight('/closed', 'https://a.example', 'GET'))).statusCode, 404)
 })
 
-t.test('routes added before the plugin keep the plugin options', async (t) => {
-  const { app } = appWithLog()
-  app.get('/early', { config: { cors: false } }, async () => 'x')
-  await app.register(corsPlugin, plugin)
+t.test('routes declared before the plugin finished loading: warned at boot, config.cors honoured from their first request', async (t) => {
+  const { app, logs } = appWithLog()
+  app.register(corsPlugin, plugin) // not awaited: the routes below reach the router first
+  app.get('/late', { config: { cors: { origin: ['https://late.example'] } } }, async () => 'x')
+  app.put('/late-off', { config: { cors: false } }, async () => 'x')
+  app.get('/late-off', { config: { cors: false } }, async () => 'x')
+  app.get('/late-bad', { config: { cors: { origin: 'late.example' } } }, async () => 'x')
+  app.get('/late-plain', async () => 'x')
   await app.ready()
-  t.equal((await app.inject(get('/early', 'https://app.example'))).headers['access-control-allow-origin'], 'https://app.example')
+  t.match(logs.find(line => line.routes !== undefined), {
+    level: 40,
+    routes: ['/late (GET, HEAD)', '/late-off (PUT, GET, HEAD)', '/late-bad (GET, HEAD)', '/late-plain (GET, HEAD)'],
+    msg: /4 route\(s\) were declared before the plugin finished loading .*Write `await fastify\.register\(cors, options\)` before declaring routes\./
+  })
+  t.equal((await app.inject(get('/late', 'https://late.example'))).headers['access-control-allow-origin'], 'https://late.example')
+  t.equal((await app.inject(get('/late', 'https://app.example'))).headers['access-control-allow-origin'], undefined)
+  t.equal((await app.inject(preflight('/late', 'https://app.example', 'GET'))).statusCode, 403, 'once seen, its preflights follow it')
+  t.equal((await app.inject(preflight('/late-plain', 'https://app.example', 'GET'))).statusCode, 204)
+  t.equal((await app.inject(preflight('/late-off', 'https://app.example', 'PUT'))).statusCode, 204, 'not seen yet: the plugin options (the warned gap)')
+  t.same(corsHeaders(await app.inject(get('/late-off', 'https://app.example'))), {})
+  t.equal((await app.inject(preflight('/late-off', 'https://app.example', 'GET'))).statusCode, 404)
+  const bad = await app.inject(get('/late-bad', 'https://app.example'))
+  t.same(corsHeaders(bad), {}, 'an invalid late config turns CORS off for the route')
+  t.match(logs.find(line => line.level === 50), { msg: /route GET \/late-bad config\.cors.*CORS is off for this route until its config\.cors is fixed/s })
+  await app.inject(get('/late-bad', 'https://app.example'))
+  t.equal(logs.filter(line => line.level === 50).length, 1, 'reported once')
+})
+
+t.test('no boot warning when every route comes after the plugin', async (t) => {
+  const { logs } = await corsApp(plugin, routes)
+  t.equal(logs.filter(line => line.routes !== undefined).length, 0)
 })
