@@ -76,15 +76,18 @@ export class DenialReporter {
 
   /** Reports a decision for which `isRefusal` is true. */
   report (request: FastifyRequest, decision: Decision, policy: Policy, preflight: boolean): void {
-    const { level, onDenied } = this.#settings
-    const failure = FAILURES.has(decision.reason)
-    if (level === false && !failure && onDenied === undefined) return
+    const { onDenied } = this.#settings
+    const level = FAILURES.has(decision.reason) ? 'error' : this.#settings.level
+    // The budget is checked before anything is built, so a flood of refusals costs next to nothing.
+    const logged = level !== false && this.#admit(request, level)
+    if (!logged && onDenied === undefined) return
     const denial = denialOf(decision, policy, request, preflight)
-    if (failure || level !== false) this.#log(request, failure ? 'error' : level as LogLevel, denial)
+    if (logged) this.#write(request, level, denial)
     if (onDenied !== undefined) notify(onDenied, request, denial)
   }
 
-  #log (request: FastifyRequest, level: LogLevel, denial: CorsDenial): void {
+  /** Takes one line from this minute's budget; counts the line instead when none is left. */
+  #admit (request: FastifyRequest, level: LogLevel): boolean {
     const now = this.#now()
     if (now - this.#windowStart >= WINDOW_MS) {
       if (this.#suppressed > 0) {
@@ -97,9 +100,13 @@ export class DenialReporter {
     }
     if (this.#budget === 0) {
       this.#suppressed++
-      return
+      return false
     }
     this.#budget--
+    return true
+  }
+
+  #write (request: FastifyRequest, level: LogLevel, denial: CorsDenial): void {
     const { reason, origin, method, url, hint, detail } = denial
     request.log[level]({ cors: { reason, origin, method, url, hint, detail } },
       `fastify-cors-guard: refused ${origin ?? 'a request'} on ${method} ${url}: ${denial.message}${hint === undefined ? '' : ` (${hint})`}`)

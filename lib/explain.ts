@@ -58,15 +58,14 @@ export function createExplain (getState: () => CorsState, routes: RouteTable<Rou
 
     let preflight: CorsExplanation['preflight'] = null
     if (origin !== undefined && needsPreflight) {
-      const query = { origin, preflightMethod: method, requestHeaders: requestHeaders === '' ? undefined : requestHeaders, incomplete: false }
-      const decision = await decide(state, entry, query, request, fastify)
+      const query = { method, requestHeaders: requestHeaders === '' ? undefined : requestHeaders, incomplete: false }
+      const decision = await decide(state, entry, origin, query, request, fastify)
       const verdict = browserVerdict(decision, origin, input.credentials === true, true)
       // A preflight the plugin does not answer reaches the routes: 404 unless the app has an OPTIONS route.
       preflight = { status: decision.status ?? 404, headers: headersOf(decision, origin), reason: verdict, message: describe({ reason: verdict, detail: decision.detail }) }
       if (verdict !== 'allowed') return finish('blocked', verdict, decision, entry, request, preflight, {}, slot)
     }
-    const query = { origin, preflightMethod: undefined, requestHeaders: undefined, incomplete: false }
-    const decision = await decide(state, entry, query, { ...request, method } as FastifyRequest, fastify)
+    const decision = await decide(state, entry, origin, undefined, { ...request, method } as FastifyRequest, fastify)
     const response = headersOf(decision, origin)
     if (origin === undefined) return finish('not-cors', 'no-origin', decision, entry, request, preflight, response, slot)
     const verdict = browserVerdict(decision, origin, input.credentials === true, false)

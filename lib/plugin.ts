@@ -2,7 +2,7 @@ import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyReques
 import fp from 'fastify-plugin'
 import { isThenable } from './ask'
 import { shapeForDebug } from './debug-shaping'
-import { decide, type CorsQuery } from './decide'
+import { decide, type PreflightQuery } from './decide'
 import { REFLECT, type Decision } from './decision'
 import { DenialReporter, denialOf, isRefusal } from './denials'
 import { createExplain, type CorsExplainInput, type CorsExplanation } from './explain'
@@ -63,6 +63,7 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
       if (typeof overrides === 'object' && overrides !== null) slotsByConfig.set(overrides, slot)
     }
     if (overrides !== undefined) route.config = { ...route.config, [kRouteSlot]: slot } as typeof route.config
+    prependRouteHook(route as unknown as Record<string, unknown>, hookName, routeHook(slot))
     const host = route.constraints?.host
     routes.add(route.method, route.url, host, slot)
     // For a route at a prefix's root, Fastify also serves `prefix + '/'` but runs no onRoute hook
@@ -105,36 +106,55 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
 
   warnAboutEarlierRoutes(fastify)
 
-  function handleCors (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
-    const current = state
-    let slot: RouteSlot | undefined
-    let query: CorsQuery
-    const origin = request.headers.origin
-    if (request.raw.method === 'OPTIONS' && current.defaultEntry.policy.preflight) {
-      const requestMethod = request.headers['access-control-request-method'] as string | undefined
-      const requestHeaders = request.headers['access-control-request-headers'] as string | undefined
-      if (origin !== undefined && requestMethod !== undefined) {
-        slot = routes.find(requestMethod, request.url, request.headers.host)
-        query = { origin, preflightMethod: requestMethod, requestHeaders, incomplete: false }
-      } else {
-        slot = slotOf(request)
-        // An OPTIONS that is not a full preflight is judged as one only on the catch-all route:
-        // a user's own OPTIONS route gets it as an ordinary request.
-        const incomplete = slot === catchAllSlot
-        query = { origin, preflightMethod: incomplete ? requestMethod ?? 'GET' : undefined, requestHeaders, incomplete }
-      }
-    } else {
-      slot = slotOf(request)
-      query = { origin, preflightMethod: undefined, requestHeaders: undefined, incomplete: false }
+  const hookName = state.settings.hook
+
+  /**
+   * The route-level hook: decides a request to a route it was built for, with that route's slot at
+   * hand, so a request costs no route lookup. It runs after instance-level hooks of its stage; a
+   * response sent before it (a 401 from an auth hook) is decided in onSend instead.
+   */
+  function routeHook (slot: RouteSlot) {
+    return function decideForRoute (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
+      // Already decided: a preflight handed on by preflightContinue, or a route hook run twice.
+      if ((request as CorsRequest)[kDecision] !== null) return next()
+      run(request, reply, slot, request.headers.origin, undefined, next)
     }
-    const entry = current.entry(slot)
-    const decided = decide(current, entry, query, request, fastify)
-    if (isThenable(decided)) decided.then(decision => conclude(request, reply, entry, query, decision, next))
-    else conclude(request, reply, entry, query, decided, next)
   }
 
-  function conclude (request: FastifyRequest, reply: FastifyReply, entry: RouteEntry, query: CorsQuery, decision: Decision, next: HookHandlerDoneFunction): void {
-    const shaped = record(request, entry, decision, query.preflightMethod !== undefined)
+  /**
+   * The instance-level hook: answers preflights before any auth hook or body parsing. It only looks
+   * at OPTIONS requests; everything else is left to the route hooks.
+   */
+  function answerPreflights (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction): void {
+    if (request.raw.method !== 'OPTIONS' || !state.defaultEntry.policy.preflight) return next()
+    const headers = request.headers
+    const origin = headers.origin
+    const method = headers['access-control-request-method'] as string | undefined
+    const requestHeaders = headers['access-control-request-headers'] as string | undefined
+    if (origin !== undefined && method !== undefined) {
+      run(request, reply, routes.find(method, request.url, headers.host), origin, { method, requestHeaders, incomplete: false }, next)
+    } else if (slotOf(request) === catchAllSlot) {
+      // An OPTIONS that is not a full preflight is judged as one only on the catch-all route: a
+      // user's own OPTIONS route gets it as an ordinary request, through its route hook.
+      run(request, reply, catchAllSlot, origin, { method: method ?? 'GET', requestHeaders, incomplete: true }, next)
+    } else {
+      next()
+    }
+  }
+
+  function run (
+    request: FastifyRequest, reply: FastifyReply, slot: RouteSlot | undefined, origin: string | undefined,
+    preflight: PreflightQuery | undefined, next: HookHandlerDoneFunction
+  ): void {
+    const current = state
+    const entry = current.entry(slot)
+    const decided = decide(current, entry, origin, preflight, request, fastify)
+    if (isThenable(decided)) decided.then(decision => conclude(request, reply, entry, preflight !== undefined, decision, next))
+    else conclude(request, reply, entry, preflight !== undefined, decided, next)
+  }
+
+  function conclude (request: FastifyRequest, reply: FastifyReply, entry: RouteEntry, preflight: boolean, decision: Decision, next: HookHandlerDoneFunction): void {
+    const shaped = record(request, entry, decision, preflight)
     // Set now, as @fastify/cors does, so the handler sees (and may adjust) them.
     applyDecision(request, reply, shaped)
     if (shaped.status === undefined) {
@@ -161,7 +181,7 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
     return shaped
   }
 
-  addCorsHook(fastify, state.settings.hook, handleCors)
+  addCorsHook(fastify, hookName, answerPreflights)
 
   fastify.addHook('onSend', (request, reply, payload, next) => {
     const decision = (request as CorsRequest)[kDecision]
@@ -174,8 +194,7 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
     // stage this request never reached. The page must still be able to read that response.
     const current = state
     const entry = current.entry(slotOf(request))
-    const query = { origin: request.headers.origin, preflightMethod: undefined, requestHeaders: undefined, incomplete: false }
-    const decided = decide(current, entry, query, request, fastify)
+    const decided = decide(current, entry, request.headers.origin, undefined, request, fastify)
     const finish = (late: Decision): void => {
       const shaped = record(request, entry, late, false)
       applyDecision(request, reply, shaped)
@@ -237,14 +256,26 @@ function answerOptionsRoute (request: FastifyRequest, reply: FastifyReply): void
   else reply.callNotFound()
 }
 
-function addCorsHook (fastify: FastifyInstance, hook: NonNullable<CorsOptions['hook']>, handleCors: (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => void): void {
-  if (hook === 'preParsing' || hook === 'preSerialization') {
-    fastify.addHook(hook as 'preSerialization', (request, reply, payload, next) => {
-      handleCors(request, reply, () => next(null, payload))
-    })
-  } else {
-    fastify.addHook(hook as 'onRequest', handleCors)
-  }
+type CorsHook = (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => void
+type HookName = NonNullable<CorsOptions['hook']>
+
+/** preParsing and preSerialization hooks take and pass on a payload; the others do not. */
+function atStage (hook: HookName, handle: CorsHook): (...args: never[]) => void {
+  if (hook !== 'preParsing' && hook !== 'preSerialization') return handle as (...args: never[]) => void
+  return ((request: FastifyRequest, reply: FastifyReply, payload: unknown, next: (error: Error | null, payload: unknown) => void) => {
+    handle(request, reply, () => next(null, payload))
+  }) as (...args: never[]) => void
+}
+
+function addCorsHook (fastify: FastifyInstance, hook: HookName, handle: CorsHook): void {
+  fastify.addHook(hook as 'onRequest', atStage(hook, handle) as CorsHook)
+}
+
+/** Puts the plugin's hook first among the route's own hooks of that stage. */
+function prependRouteHook (route: Record<string, unknown>, hook: HookName, handle: CorsHook): void {
+  const existing = route[hook]
+  const own = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
+  route[hook] = [atStage(hook, handle), ...own]
 }
 
 function applyDecision (request: FastifyRequest, reply: FastifyReply, decision: Decision): void {

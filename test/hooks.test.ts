@@ -93,3 +93,14 @@ t.test('the OPTIONS catch-all is hidden from documentation by default and logs a
   }
   t.same(seen, [{ url: '*', hide: false, logLevel: 'silent' }, { url: '*', hide: true, logLevel: '' }])
 })
+
+t.test("the plugin's route hook runs before the route's own hooks, given as a function or an array", async (t) => {
+  const seen: string[] = []
+  const { app } = await corsApp({ origin: [allowed] }, (app) => {
+    app.get('/single', { onRequest: (_request, reply, next) => { seen.push(String(reply.getHeader('access-control-allow-origin'))); next() } }, async () => 'x')
+    app.get('/array', { onRequest: [(_request, reply, next) => { seen.push(String(reply.getHeader('access-control-allow-origin'))); next() }] }, async () => 'x')
+  })
+  await app.inject(get('/single', allowed))
+  await app.inject(get('/array', allowed))
+  t.same(seen, [allowed, allowed])
+})

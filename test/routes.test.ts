@@ -216,6 +216,16 @@ t.test('routes declared before the plugin finished loading: warned at boot, conf
   t.equal(logs.filter(line => line.level === 50).length, 1, 'reported once')
 })
 
+t.test('the boot warning names the first five early routes', async (t) => {
+  const { app, logs } = appWithLog()
+  for (let i = 0; i < 7; i++) app.get(`/early${i}`, async () => 'x')
+  await app.register(corsPlugin, plugin)
+  await app.ready()
+  const warning = logs.find(line => line.routes !== undefined)
+  t.equal((warning?.routes as string[]).length, 7)
+  t.match(warning?.msg, /7 route\(s\) .*\(\/early0 \(GET, HEAD\); .*; \/early4 \(GET, HEAD\); …\)/)
+})
+
 t.test('no boot warning when every route comes after the plugin', async (t) => {
   const { logs } = await corsApp(plugin, routes)
   t.equal(logs.filter(line => line.routes !== undefined).length, 0)
