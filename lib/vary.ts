@@ -7,6 +7,8 @@ import type { FastifyReply } from 'fastify'
  */
 export function addToVary (reply: FastifyReply, fields: string): void {
   const current = reply.getHeader('vary')
+  // The common case in onSend: the hook's own Vary is still there, untouched.
+  if (current === fields) return
   if (current === undefined || current === '') {
     reply.header('vary', fields)
     return
