@@ -6,6 +6,7 @@ import type { RouteEntry } from './policy'
 import { describe } from './reasons'
 import type { RouteTable } from './route-table'
 import type { CorsState, RouteSlot } from './state'
+import { isSafelistedMethod, normalizeMethod, unsafeRequestHeaderNames, type RequestHeader } from './fetch-rules'
 
 export interface CorsExplainInput {
   /** Path and query, as the page's script calls it. */
@@ -38,19 +39,12 @@ export interface CorsExplanation {
   response: { headers: Record<string, string> }
 }
 
-// fetch() upper-cases these method names and sends every other name as written.
-const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'])
-const SAFELISTED_METHODS = new Set(['GET', 'HEAD', 'POST'])
-const SAFELISTED_HEADERS = new Set(['accept', 'accept-language', 'content-language'])
-const SAFELISTED_CONTENT_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain'])
-
 export function createExplain (getState: () => CorsState, routes: RouteTable<RouteSlot>, fastify: FastifyInstance) {
   return async function explain (input: CorsExplainInput): Promise<CorsExplanation> {
     const state = getState()
-    const method = NORMALIZED_METHODS.has((input.method ?? 'GET').toUpperCase()) ? (input.method ?? 'GET').toUpperCase() : input.method as string
-    const headers = requestedHeaders(input.requestHeaders)
-    const needsPreflight = !SAFELISTED_METHODS.has(method) || headers.some(header => !header.safelisted)
-    const requestHeaders = headers.filter(header => !header.safelisted).map(header => header.name).sort().join(',')
+    const method = normalizeMethod(input.method ?? 'GET')
+    const requestHeaders = unsafeRequestHeaderNames(requestedHeaders(input.requestHeaders)).join(',')
+    const needsPreflight = !isSafelistedMethod(method) || requestHeaders !== ''
     const slot = routes.find(method, input.url, input.host)
     const entry = state.entry(slot)
     const origin = input.origin
@@ -110,17 +104,12 @@ function headersOf (decision: Decision, origin: string | undefined): Record<stri
   return headers
 }
 
-function requestedHeaders (input: CorsExplainInput['requestHeaders']): Array<{ name: string, safelisted: boolean }> {
+/** Bare names are taken with an empty value: Content-Type then needs a preflight, as for JSON. */
+function requestedHeaders (input: CorsExplainInput['requestHeaders']): RequestHeader[] {
   if (input === undefined) return []
-  const entries: Array<[string, string | undefined]> = Array.isArray(input)
-    ? (input as readonly string[]).map(name => [name, undefined])
-    : Object.entries(input)
-  return entries.map(([name, value]) => {
-    const lower = name.toLowerCase()
-    const safelisted = SAFELISTED_HEADERS.has(lower) ||
-      (lower === 'content-type' && value !== undefined && SAFELISTED_CONTENT_TYPES.has((value.split(';')[0] as string).trim().toLowerCase()))
-    return { name: lower, safelisted }
-  })
+  return Array.isArray(input)
+    ? (input as readonly string[]).map(name => ({ name, value: '' }))
+    : Object.entries(input).map(([name, value]) => ({ name, value }))
 }
 
 /** What a delegator sees of an explained request: its method, URL and headers. */

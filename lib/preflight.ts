@@ -1,10 +1,9 @@
 import type { Decision } from './decision'
+import { isSafelistedMethod } from './fetch-rules'
 import { parseRequestedHeaders } from './header-list'
 import type { HeaderPair, Policy } from './policy'
 
-// Fetch standard: CORS-safelisted methods never need to appear in Access-Control-Allow-Methods.
 const MALFORMED_REQUEST_HEADERS = 'Access-Control-Request-Headers (too long, or not a list of header names)'
-const SAFELISTED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST'])
 
 /**
  * Completes a preflight answer once the origin is decided. A refused origin gets no CORS headers
@@ -52,7 +51,8 @@ function answerPreflight (policy: Policy, originDecision: Decision, allowHeaders
 }
 
 function isMethodAllowed (policy: Policy, method: string): boolean {
-  return SAFELISTED_METHODS.has(method) || policy.anyMethod || policy.methods.has(method)
+  // Fetch standard: CORS-safelisted methods never need to appear in Access-Control-Allow-Methods.
+  return isSafelistedMethod(method) || policy.anyMethod || policy.methods.has(method)
 }
 
 function isHeaderAllowed (policy: Policy, name: string): boolean {

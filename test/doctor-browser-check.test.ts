@@ -16,7 +16,7 @@ import {
   normalizeMethod,
   parseTokenList,
   unsafeRequestHeaderNames
-} from '../lib/doctor/fetch-rules'
+} from '../lib/fetch-rules'
 
 const page = 'https://app.example.com'
 

@@ -7,9 +7,9 @@ import {
   isSafelistedResponseHeader,
   parseTokenList,
   unsafeRequestHeaderNames
-} from './fetch-rules'
+} from '../fetch-rules'
 
-export type { RequestHeader } from './fetch-rules'
+export type { RequestHeader } from '../fetch-rules'
 
 /** Lower-case names; repeated headers joined with ", " as the Fetch standard's "get" does. */
 export type HeaderMap = Readonly<Record<string, string>>

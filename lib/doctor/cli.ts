@@ -16,7 +16,7 @@ import {
   isToken,
   normalizeMethod,
   trimHttpWhitespace
-} from './fetch-rules'
+} from '../fetch-rules'
 import { type ProbeOutcome, sendProbe } from './http-probe'
 import {
   type DoctorOutcome,

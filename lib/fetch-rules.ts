@@ -1,5 +1,9 @@
-// The Fetch standard's vocabulary that the doctor needs: which methods and headers are safelisted,
-// forbidden, or normalized. Pure predicates; the verdicts built on them live in browser-check.ts.
+import { isToken } from './header-list'
+
+export { isToken }
+
+// The Fetch standard's vocabulary: which methods and headers are safelisted, forbidden, or
+// normalized. Pure predicates, shared by explain(), the preflight rules and the CORS doctor.
 
 // Fetch standard: "CORS-safelisted method".
 const SAFELISTED_METHODS = new Set(['GET', 'HEAD', 'POST'])
@@ -41,19 +45,12 @@ const SAFELISTED_RESPONSE_HEADERS = new Set([
 // Fetch standard: "forbidden response-header name"; never readable by scripts, even when exposed.
 const FORBIDDEN_RESPONSE_HEADERS = new Set(['set-cookie', 'set-cookie2'])
 
-// RFC 9110 token: what method names and header names are made of.
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
 const HTTP_WHITESPACE_AT_ENDS = /^[\t\n\r ]+|[\t\n\r ]+$/g
 
 export interface RequestHeader {
   /** Lower case, as fetch() stores it. */
   readonly name: string
   readonly value: string
-}
-
-export function isToken (text: string): boolean {
-  return TOKEN.test(text)
 }
 
 export function isSafelistedMethod (method: string): boolean {
