@@ -4,7 +4,7 @@ import type { DenialSettings } from './denials'
 import { CorsConfigError, formatProblem, printable, problemCodes } from './errors'
 import { compilePolicy, disabledPolicy, type Policy, type RouteEntry } from './policy'
 import { CorsOptionsSchema, RouteCorsOptionsSchema, type CorsOptions, type CorsOptionsDelegate, type RouteCorsOptions } from './schema'
-import { checkMeaning, checkShape, type KeyedProblem } from './validate'
+import { checkMeaning, checkShape, withoutKeys, type KeyedProblem } from './validate'
 
 export type HookName = NonNullable<CorsOptions['hook']>
 
@@ -135,12 +135,8 @@ export function checkFixedOptions (settings: Settings, options: CorsOptions): vo
 
 function enforce (problems: readonly KeyedProblem[], strict: boolean, log: FastifyBaseLogger, where: string): void {
   const fatal = problems.filter(problem => problem.severity === 'error' || (problem.severity === 'unsafe' && strict))
-  if (fatal.length > 0) throw new CorsConfigError(fatal.map(stripKeys), where)
+  if (fatal.length > 0) throw new CorsConfigError(fatal.map(withoutKeys), where)
   for (const problem of problems) {
     log.warn({ code: problem.code, path: problem.path }, `fastify-cors-guard: ${where}: ${formatProblem(problem)}`)
   }
-}
-
-function stripKeys ({ keys: _keys, ...problem }: KeyedProblem) {
-  return problem
 }

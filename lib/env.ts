@@ -1,7 +1,7 @@
 import { CorsConfigError, printable, problemCodes, type ConfigProblem } from './errors'
 import { splitConfiguredList } from './header-list'
 import type { CorsOptions } from './schema'
-import { checkMeaning, checkShape } from './validate'
+import { checkMeaning, checkShape, withoutKeys } from './validate'
 import { CorsOptionsSchema } from './schema'
 
 /** The environment variables `corsOptionsFromEnv` reads, and the option each one sets. */
@@ -53,8 +53,7 @@ export function corsOptionsFromEnv (env: Record<string, string | undefined> = pr
   }
   for (const problem of [...checkShape(options, CorsOptionsSchema, ''), ...checkMeaning(options, '')]) {
     if (problem.severity === 'warning') continue
-    const { keys: _keys, ...rest } = problem
-    problems.push({ ...rest, path: rename(problem.path) })
+    problems.push({ ...withoutKeys(problem), path: rename(problem.path) })
   }
   if (problems.length > 0) throw new CorsConfigError(problems, 'the CORS environment variables')
   return options as CorsOptions

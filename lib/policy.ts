@@ -34,8 +34,6 @@ export interface Policy {
   readonly preflightContinue: boolean
   readonly optionsSuccessStatus: number
   readonly deniedPreflightStatus: number
-  /** The options this policy was compiled from, for merging route overrides and explaining. */
-  readonly options: Readonly<RouteCorsOptions>
   readonly decisions: StaticDecisions
   /** Allowed preflight answers that depend on nothing but the origin decision, built on first use. */
   readonly preflightAnswers: Map<Decision, Decision>
@@ -117,8 +115,7 @@ export function compilePolicy (input: RouteCorsOptions, decidedPerRequest = fals
     strictPreflight: options.strictPreflight,
     preflightContinue: options.preflightContinue,
     optionsSuccessStatus: options.optionsSuccessStatus,
-    deniedPreflightStatus: options.deniedPreflightStatus,
-    options: Object.freeze(options)
+    deniedPreflightStatus: options.deniedPreflightStatus
   }
   return Object.freeze({ ...policy, decisions: staticDecisions(policy), preflightAnswers: new Map() })
 }

@@ -26,6 +26,11 @@ const aliases: Record<string, string> = {
   maxage: 'maxAge'
 }
 
+/** The problem as users see it: which option keys caused it is internal. */
+export function withoutKeys ({ keys: _keys, ...problem }: KeyedProblem): ConfigProblem {
+  return problem
+}
+
 /** Wrong types, out-of-range values and unknown keys: always fatal, reported per key. */
 export function checkShape (options: Record<string, unknown>, schema: TObject, where: string): KeyedProblem[] {
   const problems: KeyedProblem[] = []
