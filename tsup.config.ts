@@ -1,11 +1,17 @@
 import { defineConfig } from 'tsup'
 
+// TypeBox's runtime is bundled in, tree-shaken to what validation uses. Required from
+// node_modules it loads about 250 modules, and in A/B runs of the HTTP benchmark that alone made
+// request handling measurably slower (see BENCHMARKS.md). Its types still come from the dependency.
+const noExternal = ['@sinclair/typebox']
+
 export default defineConfig([
   {
     entry: { index: 'lib/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
     clean: false,
+    noExternal,
     target: 'node20',
     outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.cjs' }),
     // CommonJS users write `require('fastify-cors-guard')` and expect the plugin itself, as with
@@ -20,6 +26,7 @@ export default defineConfig([
     format: ['esm', 'cjs'],
     dts: true,
     clean: false,
+    noExternal,
     target: 'node20',
     outExtension: ({ format }) => ({ js: format === 'esm' ? '.mjs' : '.cjs' })
   },
@@ -29,6 +36,7 @@ export default defineConfig([
     format: ['cjs'],
     dts: false,
     clean: false,
+    noExternal,
     target: 'node20',
     outExtension: () => ({ js: '.cjs' })
   }

@@ -174,7 +174,9 @@ async function benchScenario (scenario, opts, pinning, log) {
     }
     for (let round = 1; round <= opts.rounds; round++) {
       const line = []
-      for (const server of timed) {
+      // Each round starts with the next variant, so no variant always runs first or last: on a
+      // shared VM the position in a round measurably changes the numbers.
+      for (const server of rotated(timed, round - 1)) {
         const entry = outcome[server.variant]
         if (entry.state !== 'ok') continue
         let run
@@ -211,6 +213,11 @@ async function benchScenario (scenario, opts, pinning, log) {
   return outcome
 }
 
+function rotated (list, by) {
+  const start = list.length === 0 ? 0 : by % list.length
+  return [...list.slice(start), ...list.slice(0, start)]
+}
+
 // ---- main ---------------------------------------------------------------------------------------
 
 async function main () {
@@ -222,7 +229,7 @@ async function main () {
   log(`node ${process.version}, ${versions.join(', ')}, ${cpuCount} CPUs available`)
   log(`pinning: ${pinning.note}`)
   log(`rounds ${opts.rounds}, ${opts.duration} s per run, warm-up ${opts.warmup} s, ${opts.connections} connections, ` +
-    `up to ${opts.retries} retries of a contended run, up to ${opts.quiet} s wait for an idle machine before each, order ${VARIANTS.join(' → ')} per round`)
+    `up to ${opts.retries} retries of a contended run, up to ${opts.quiet} s wait for an idle machine before each, order ${VARIANTS.join(' → ')} rotated by one each round`)
   const build = guardBuild()
   log(`guard: ${build ?? 'not built'}${process.env.BENCH_GUARD ? ' (BENCH_GUARD)' : ''}`)
   for (const scenario of opts.scenarios) {
