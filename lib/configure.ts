@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { isThenable } from './ask'
+import { Deadlines } from './deadlines'
 import type { DenialSettings } from './denials'
 import { CorsConfigError, formatProblem, printable, problemCodes } from './errors'
-import { compilePolicy, disabledPolicy, type Policy, type RouteEntry } from './policy'
+import { compilePolicy, disabledPolicy, policyDefaults, type Policy, type RouteEntry } from './policy'
 import { CorsOptionsSchema, RouteCorsOptionsSchema, type CorsOptions, type CorsOptionsDelegate, type RouteCorsOptions } from './schema'
 import { checkMeaning, checkShape, withoutKeys, type KeyedProblem } from './validate'
 
@@ -15,6 +16,8 @@ export interface Settings {
   readonly logLevel: CorsOptions['logLevel']
   readonly strict: boolean
   readonly delegator: CorsOptionsDelegate | undefined
+  /** Bounds each delegator call by `originTimeout`. */
+  readonly delegatorDeadlines: Deadlines
   readonly debug: boolean
   readonly denials: DenialSettings
   /** The per-request options, as the user wrote them: routes and delegators merge over these. */
@@ -56,6 +59,7 @@ export function configure (input: unknown, log: FastifyBaseLogger): Settings {
     logLevel: typed.logLevel,
     strict,
     delegator: typed.delegator,
+    delegatorDeadlines: new Deadlines(typed.originTimeout ?? policyDefaults.originTimeout),
     debug: typed.debug ?? false,
     denials: Object.freeze({
       level: typed.logDenials === false ? false : typed.logDenials?.level ?? 'info',

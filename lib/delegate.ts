@@ -3,8 +3,7 @@ import { ask, describeError } from './ask'
 import { compileDelegated, type Settings } from './configure'
 import type { Decision } from './decision'
 import { formatProblem } from './errors'
-import { policyDefaults, type Policy, type RouteEntry } from './policy'
-import { withTimeout } from './origin-resolver'
+import type { Policy, RouteEntry } from './policy'
 
 /**
  * Asks the `delegator` for this request's options and compiles them. Resolves to the policy, or to
@@ -12,7 +11,7 @@ import { withTimeout } from './origin-resolver'
  */
 export function delegatedDecision (settings: Settings, entry: RouteEntry, request: FastifyRequest, thisArg: unknown): Promise<Policy | Decision> {
   const delegator = settings.delegator as NonNullable<Settings['delegator']>
-  return withTimeout(ask<unknown>(delegator, thisArg, request), settings.base.originTimeout ?? policyDefaults.originTimeout).then(
+  return settings.delegatorDeadlines.bound(ask<unknown>(delegator, thisArg, request)).then(
     options => {
       if (typeof options !== 'object' || options === null || Array.isArray(options)) {
         return failure('invalid-delegated-options', `the delegator answered ${options === null ? 'null' : typeof options} instead of an options object`)

@@ -28,7 +28,7 @@ const NO_LIMITS: ResolverLimits = Object.freeze({ timeout: 0, cache: undefined }
 export function compileOriginRule (origin: StaticOrigin | OriginFunction, limits: ResolverLimits = NO_LIMITS): OriginRule {
   if (typeof origin === 'function') return Object.freeze({ type: 'dynamic', resolver: new OriginResolver(origin, limits) })
   if (origin === false) return OFF
-  if (origin === true) return matchRule(new Set(), [], [], true)
+  if (origin === true) return REFLECT_ALL
   if (origin === '*') return ANY
   if (typeof origin === 'string' && !isPatternSyntax(origin)) return Object.freeze({ type: 'fixed', value: origin })
   const entries = Array.isArray(origin) ? origin : [origin as string | RegExp]
@@ -64,6 +64,9 @@ function matchRule (exact: ReadonlySet<string>, patterns: readonly OriginPattern
   }
   return Object.freeze({ type: 'match', test })
 }
+
+// `true`, also as an origin function's answer on every request: built once.
+const REFLECT_ALL = matchRule(new Set(), [], [], true)
 
 const compiledAnswers = new WeakMap<object, StaticOriginRule>()
 

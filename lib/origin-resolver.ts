@@ -1,5 +1,6 @@
 import { LruMap } from 'toad-cache'
 import { ask } from './ask'
+import { Deadlines } from './deadlines'
 import type { OriginFunction } from './schema'
 
 export interface ResolverLimits {
@@ -21,13 +22,13 @@ export const MAX_PENDING_LOOKUPS = 1000
  */
 export class OriginResolver {
   readonly #resolve: OriginFunction
-  readonly #timeout: number
+  readonly #deadlines: Deadlines
   readonly #answers: LruMap<unknown> | undefined
   readonly #pending = new Map<string, Promise<unknown>>()
 
   constructor (resolve: OriginFunction, limits: ResolverLimits) {
     this.#resolve = resolve
-    this.#timeout = limits.timeout
+    this.#deadlines = new Deadlines(limits.timeout)
     this.#answers = limits.cache === undefined ? undefined : new LruMap(limits.cache.max, limits.cache.ttl)
   }
 
@@ -39,7 +40,7 @@ export class OriginResolver {
     if (this.#pending.size >= MAX_PENDING_LOOKUPS) {
       return Promise.reject(new Error(`more than ${MAX_PENDING_LOOKUPS} origins are waiting on the origin function`))
     }
-    const call = withTimeout(ask<unknown>(this.#resolve, thisArg, origin), this.#timeout).then(
+    const call = this.#deadlines.bound(ask<unknown>(this.#resolve, thisArg, origin)).then(
       answer => {
         this.#pending.delete(origin)
         if (answer !== undefined) this.#answers?.set(origin, answer)
@@ -58,15 +59,4 @@ export class OriginResolver {
   get cachedAnswers (): number {
     return this.#answers?.size ?? 0
   }
-}
-
-export function withTimeout<T> (promise: Promise<T>, timeout: number): Promise<T> {
-  if (timeout === 0) return promise
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout)
-    promise.then(
-      value => { clearTimeout(timer); resolve(value) },
-      (error: unknown) => { clearTimeout(timer); reject(error) }
-    )
-  })
 }
