@@ -232,6 +232,7 @@ async function main () {
     `up to ${opts.retries} retries of a contended run, up to ${opts.quiet} s wait for an idle machine before each, order ${VARIANTS.join(' → ')} rotated by one each round`)
   const build = guardBuild()
   log(`guard: ${build ?? 'not built'}${process.env.BENCH_GUARD ? ' (BENCH_GUARD)' : ''}`)
+  if (process.env.BENCH_PRELOAD) log(`every variant first requires: ${process.env.BENCH_PRELOAD} (BENCH_PRELOAD)`)
   for (const scenario of opts.scenarios) {
     results.push({ scenario, outcome: await benchScenario(scenario, opts, pinning, log) })
   }
@@ -271,6 +272,7 @@ function finish (opts, pinning, build) {
       node: process.version,
       pinning,
       guard: build,
+      preload: process.env.BENCH_PRELOAD || undefined,
       opts: { ...opts, scenarios: opts.scenarios.map(s => s.name) },
       results: results.map(({ scenario, outcome }) => ({ scenario: scenario.name, outcome }))
     }

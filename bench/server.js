@@ -42,7 +42,18 @@ function cpusAllowed () {
   }
 }
 
+// BENCH_PRELOAD=a,b requires those modules in every variant before it starts, to time what merely
+// loading a module costs (see "Loading TypeBox" in BENCHMARKS.md).
+function preload () {
+  for (const name of (process.env.BENCH_PRELOAD ?? '').split(',').filter(Boolean)) require(name)
+}
+
 async function main () {
+  try {
+    preload()
+  } catch (err) {
+    return fail(`BENCH_PRELOAD: ${err.message}`)
+  }
   const scenario = byName.get(scenarioName)
   if (!scenario) return fail(`unknown scenario ${scenarioName}`)
   if (!VARIANTS.includes(variant)) return fail(`unknown variant ${variant}`)
