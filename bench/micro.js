@@ -32,7 +32,8 @@ function loadInternals () {
     format: 'cjs',
     target: 'node20',
     write: false,
-    external: ['@sinclair/typebox', 'fastify-plugin', 'find-my-way', 'toad-cache']
+    // As in dist/: TypeBox bundled in, the other dependencies required.
+    external: ['fastify-plugin', 'find-my-way', 'toad-cache']
   })
   const compiled = new Module(path.join(lib, 'bench-entry.js'))
   compiled.paths = Module._nodeModulePaths(lib)
@@ -85,6 +86,31 @@ function prepare ({ buildState, decide }, scenario) {
   return once
 }
 
+// An origin function answers through a promise: the decision is awaited, one request at a time and
+// ten at once (concurrent requests from one origin share one call to the function).
+const asyncScenario = {
+  name: 'async origin function',
+  options: { origin: async (origin) => origin === 'https://fn.example.com' },
+  origin: 'https://fn.example.com',
+  expect: 'allowed'
+}
+const asyncIterations = 300_000
+
+async function timeAsync ({ buildState, decide }, scenario, concurrency) {
+  const state = buildState(scenario.options, [], silentLog)
+  const request = { headers: { origin: scenario.origin } }
+  const once = () => decide(state, state.defaultEntry, scenario.origin, undefined, request, undefined)
+  const first = await once()
+  if (first.reason !== scenario.expect) throw new Error(`${scenario.name}: decided ${first.reason}, expected ${scenario.expect}`)
+  const run = count => Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let i = 0; i < count / concurrency; i++) await once()
+  }))
+  await run(100_000)
+  const start = process.hrtime.bigint()
+  await run(asyncIterations)
+  return Number(process.hrtime.bigint() - start) / asyncIterations
+}
+
 function time (once) {
   for (let i = 0; i < 100_000; i++) once()
   const start = process.hrtime.bigint()
@@ -126,6 +152,11 @@ async function main () {
     const { bytes, interrupted } = await allocation(once)
     const allocated = interrupted ? 'n/a (GC ran)' : bytes.toFixed(1)
     console.log(`${scenario.name.padEnd(32)}${ns.toFixed(1).padStart(11)}   ${allocated.padStart(14)}`)
+  }
+  console.log(`\n${asyncScenario.name}, ${asyncIterations.toLocaleString('en')} awaited decisions each`)
+  for (const concurrency of [1, 10]) {
+    const ns = await timeAsync(internals, asyncScenario, concurrency)
+    console.log(`${`${concurrency} at a time`.padEnd(32)}${ns.toFixed(1).padStart(11)}`)
   }
 }
 
