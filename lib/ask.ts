@@ -1,19 +1,43 @@
 /**
  * Calls a user function that answers through a Node-style callback or a returned promise, as the
- * `origin` function and the `delegator` may. The first answer wins. A function that throws or
- * rejects fails the call; one that returns nothing and takes no callback parameter can never
- * answer, so it fails at once instead of leaving the request hanging.
+ * `origin` function and the `delegator` may. The first answer or failure wins. A function that
+ * throws or rejects fails the call; one that returns nothing and takes no callback parameter can
+ * never answer, so it fails at once instead of leaving the request hanging.
  */
+export function callUser (
+  fn: (...args: never[]) => unknown, thisArg: unknown, argument: unknown,
+  answered: (answer: unknown) => void, failed: (error: unknown) => void
+): void {
+  let settled = false
+  const answer = (value: unknown): void => {
+    if (settled) return
+    settled = true
+    answered(value)
+  }
+  const fail = (error: unknown): void => {
+    if (settled) return
+    settled = true
+    failed(error)
+  }
+  let result: unknown
+  try {
+    result = (fn as (this: unknown, argument: unknown, callback: unknown) => unknown).call(thisArg, argument, (error: unknown, value?: unknown) => {
+      if (error) fail(error)
+      else answer(value)
+    })
+  } catch (error) {
+    fail(error)
+    return
+  }
+  if (isThenable(result)) result.then(answer, fail)
+  else if (result !== undefined) answer(result)
+  else if (fn.length < 2) fail(new TypeError('it returned nothing and takes no callback parameter'))
+}
+
+/** `callUser` as a promise. */
 export function ask<T> (fn: (...args: never[]) => unknown, thisArg: unknown, argument: unknown): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const callback = (error: unknown, answer?: T): void => {
-      if (error) reject(error)
-      else resolve(answer as T)
-    }
-    const result = (fn as (this: unknown, argument: unknown, callback: unknown) => unknown).call(thisArg, argument, callback)
-    if (isThenable(result)) result.then(value => resolve(value as T), reject)
-    else if (result !== undefined) resolve(result as T)
-    else if (fn.length < 2) reject(new TypeError('it returned nothing and takes no callback parameter'))
+    callUser(fn, thisArg, argument, resolve as (answer: unknown) => void, reject)
   })
 }
 

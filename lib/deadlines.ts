@@ -1,4 +1,4 @@
-interface Wait {
+export interface Wait {
   readonly expires: number
   readonly fail: (error: Error) => void
 }
@@ -23,14 +23,31 @@ export class Deadlines {
   bound<T> (promise: Promise<T>): Promise<T> {
     if (this.#timeout === 0) return promise
     return new Promise<T>((resolve, reject) => {
-      const wait: Wait = { expires: performance.now() + this.#timeout, fail: reject }
-      this.#waits.add(wait)
-      this.#watch()
+      const wait = this.start(reject)
       promise.then(
-        value => { this.#settled(wait); resolve(value) },
-        (error: unknown) => { this.#settled(wait); reject(error) }
+        value => { if (this.finish(wait)) resolve(value) },
+        (error: unknown) => { if (this.finish(wait)) reject(error) }
       )
     })
+  }
+
+  /** Starts a wait: `fail` is called if `finish` is not called within the timeout. */
+  start (fail: (error: Error) => void): Wait {
+    // A timeout of 0 waits forever: such a wait is never tracked, so it never fails.
+    if (this.#timeout === 0) return { expires: Infinity, fail }
+    const wait: Wait = { expires: performance.now() + this.#timeout, fail }
+    this.#waits.add(wait)
+    this.#watch()
+    return wait
+  }
+
+  /** Ends a wait; false when it had already failed for its timeout, and the answer is too late. */
+  finish (wait: Wait): boolean {
+    if (wait.expires === Infinity) return true
+    if (!this.#waits.delete(wait)) return false
+    // Left armed, the timer would keep a process with nothing left to wait for alive.
+    if (this.#waits.size === 0) this.#timer?.unref()
+    return true
   }
 
   /** How many calls are waiting (for tests). */
@@ -42,12 +59,6 @@ export class Deadlines {
     // An armed timer is due no later than this new wait: it will re-arm for the rest.
     if (this.#timer === undefined) this.#arm(this.#timeout)
     else this.#timer.ref()
-  }
-
-  #settled (wait: Wait): void {
-    this.#waits.delete(wait)
-    // Left armed, the timer would keep a process with nothing left to wait for alive.
-    if (this.#waits.size === 0) this.#timer?.unref()
   }
 
   #arm (delay: number): void {

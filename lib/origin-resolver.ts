@@ -1,5 +1,5 @@
 import { LruMap } from 'toad-cache'
-import { ask } from './ask'
+import { callUser } from './ask'
 import { Deadlines } from './deadlines'
 import type { OriginFunction } from './schema'
 
@@ -40,17 +40,30 @@ export class OriginResolver {
     if (this.#pending.size >= MAX_PENDING_LOOKUPS) {
       return Promise.reject(new Error(`more than ${MAX_PENDING_LOOKUPS} origins are waiting on the origin function`))
     }
-    const call = this.#deadlines.bound(ask<unknown>(this.#resolve, thisArg, origin)).then(
-      answer => {
+    // One promise per lookup, shared by every request from the origin while it runs; the answer,
+    // the failure and the timeout each settle it and end the lookup.
+    let ended = false
+    const call = new Promise<unknown>((resolve, reject) => {
+      const end = (): void => {
+        ended = true
         this.#pending.delete(origin)
-        if (answer !== undefined) this.#answers?.set(origin, answer)
-        return answer
-      },
-      (error: unknown) => {
-        this.#pending.delete(origin)
-        throw error
       }
-    )
+      const wait = this.#deadlines.start(error => { end(); reject(error) })
+      callUser(this.#resolve, thisArg, origin,
+        answer => {
+          if (!this.#deadlines.finish(wait)) return
+          end()
+          if (answer !== undefined) this.#answers?.set(origin, answer)
+          resolve(answer)
+        },
+        (error: unknown) => {
+          if (!this.#deadlines.finish(wait)) return
+          end()
+          reject(error)
+        })
+    })
+    // A function that answers at once has already ended its lookup: nothing to share.
+    if (ended) return call
     this.#pending.set(origin, call)
     return call
   }

@@ -86,3 +86,27 @@ t.test('originTimeout and originCache are validated', async (t) => {
     await t.rejects(Promise.resolve(app.ready()), { code: 'CORS_GUARD_INVALID_CONFIG' }, JSON.stringify(options))
   }
 })
+
+t.test('an answer or a failure that comes after the timeout changes nothing', async (t) => {
+  let calls = 0
+  const settlers: Array<{ resolve: (value: unknown) => void, reject: (error: Error) => void }> = []
+  const resolver = new OriginResolver(() => {
+    calls++
+    return new Promise<boolean>((resolve, reject) => { settlers.push({ resolve: resolve as (value: unknown) => void, reject }) })
+  }, { timeout: 20, cache: { max: 10, ttl: 0 } })
+  await t.rejects(resolver.answer(APP, undefined), /no answer within 20 ms/)
+  settlers[0]?.resolve(true)
+  await t.rejects(resolver.answer(APP, undefined), /no answer within 20 ms/, 'the late answer was not cached: asked again')
+  settlers[1]?.reject(new Error('late'))
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(resolver.cachedAnswers, 0)
+  t.equal(calls, 2)
+})
+
+t.test('a function that answers at once is not shared as a pending lookup', async (t) => {
+  let calls = 0
+  const resolver = new OriginResolver(() => { calls++; return true }, { timeout: 1000, cache: undefined })
+  t.equal(await resolver.answer(APP, undefined), true)
+  t.equal(await resolver.answer(APP, undefined), true)
+  t.equal(calls, 2, 'each request asks: nothing stale was left to share')
+})
