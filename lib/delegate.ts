@@ -16,7 +16,13 @@ export function delegatedDecision (settings: Settings, entry: RouteEntry, reques
       if (typeof options !== 'object' || options === null || Array.isArray(options)) {
         return failure('invalid-delegated-options', `the delegator answered ${options === null ? 'null' : typeof options} instead of an options object`)
       }
-      const compiled = compileDelegated(options, settings, entry)
+      let compiled: ReturnType<typeof compileDelegated>
+      try {
+        compiled = compileDelegated(options, settings, entry)
+      } catch (error) {
+        // Options whose properties throw when read (a getter, a Proxy) deny like unusable ones.
+        return failure('invalid-delegated-options', `the delegator's options could not be read: ${describeError(error)}`)
+      }
       return Array.isArray(compiled)
         ? failure('invalid-delegated-options', `the delegator's options are unusable: ${compiled.map(formatProblem).join('; ')}`)
         : compiled

@@ -30,7 +30,14 @@ export function decideOrigin (policy: Policy, origin: string | undefined, thisAr
 }
 
 function decideAnswer (policy: Policy, answer: unknown, origin: string): Decision {
-  const rule = compileOriginAnswer(answer)
+  let rule: ReturnType<typeof compileOriginAnswer>
+  try {
+    rule = compileOriginAnswer(answer)
+  } catch (error) {
+    // An answer whose properties throw when read (a getter, a Proxy) must deny, not leave the
+    // request waiting on a rejected promise.
+    return refusal(policy, 'origin-resolver-failed', `the origin function's answer could not be read: ${describeError(error)}`)
+  }
   const decisions = policy.decisions
   if (rule === undefined) {
     return refusal(policy, 'origin-resolver-failed', `the origin function answered ${describeAnswer(answer)}, which is not an origin option`)
