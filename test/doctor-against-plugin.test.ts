@@ -2,22 +2,9 @@ import t from 'tap'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
 import corsPlugin from '../lib/index'
-import { type DoctorIO, main } from '../lib/doctor/cli'
+import { doctor } from './support/doctor'
 
 const allowed = 'http://a.test'
-
-async function doctor (args: string[]) {
-  const stdout: string[] = []
-  const stderr: string[] = []
-  const io: DoctorIO = {
-    stdout: { write: (text: string) => stdout.push(text) },
-    stderr: { write: (text: string) => stderr.push(text) },
-    isTTY: false,
-    now: () => 0
-  }
-  const code = await main(args, io)
-  return { code, stdout: stdout.join(''), stderr: stderr.join('') }
-}
 
 t.test('the doctor against a Fastify server using our plugin', async (t) => {
   const app = Fastify()

@@ -6,34 +6,10 @@ import net from 'node:net'
 import path from 'node:path'
 import Fastify from 'fastify'
 import cors from '@fastify/cors'
-import { type DoctorIO, USAGE, main, processIO } from '../lib/doctor/cli'
+import { type DoctorIO, USAGE, processIO } from '../lib/doctor/cli'
+import { doctor, type Captured } from './support/doctor'
 
 const page = 'https://app.example.com'
-
-interface Captured {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-function captureIO (overrides: Partial<DoctorIO> = {}) {
-  const stdout: string[] = []
-  const stderr: string[] = []
-  const io: DoctorIO = {
-    stdout: { write: (text: string) => stdout.push(text) },
-    stderr: { write: (text: string) => stderr.push(text) },
-    isTTY: false,
-    now: () => 0,
-    ...overrides
-  }
-  return { io, stdout: () => stdout.join(''), stderr: () => stderr.join('') }
-}
-
-async function doctor (args: string[], overrides: Partial<DoctorIO> = {}): Promise<Captured> {
-  const captured = captureIO(overrides)
-  const code = await main(args, captured.io)
-  return { code, stdout: captured.stdout(), stderr: captured.stderr() }
-}
 
 function baseUrl (server: net.Server): string {
   return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`
