@@ -5,7 +5,7 @@
 // so a fast wrong answer cannot win. Checks the browser-relevant outcome, not identical bytes.
 
 const http = require('node:http')
-const { bareStatus } = require('./scenarios')
+const { bareStatus, isBare } = require('./scenarios')
 
 const TIMEOUT_MS = 5000
 
@@ -50,9 +50,9 @@ function statusMatches (expected, status) {
 /** Problems with one answer, as short sentences; an empty list means correct. */
 function problems (scenario, variant, res) {
   const out = []
-  const expect = variant === 'bare' ? { status: bareStatus(scenario) } : scenario.expect
+  const expect = isBare(variant) ? { status: bareStatus(scenario) } : scenario.expect
   if (!statusMatches(expect.status, res.status)) out.push(`status ${res.status}, expected ${expect.status}`)
-  if (variant === 'bare') return out
+  if (isBare(variant)) return out
 
   const origin = scenario.request.headers.origin
   const allowOrigin = rawValues(res.rawHeaders, 'access-control-allow-origin')
@@ -109,9 +109,19 @@ function summary (res) {
     .map(pick).join('')
 }
 
+/** The answer's Access-Control-* and Vary headers, as [name, value] pairs in the order sent. */
+function corsHeaders (rawHeaders) {
+  const pairs = []
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase()
+    if (name === 'vary' || name.startsWith('access-control-')) pairs.push([name, rawHeaders[i + 1]])
+  }
+  return pairs
+}
+
 async function checkServer (port, scenario, variant) {
   const res = await fetchOnce(port, scenario.request)
-  return { problems: problems(scenario, variant, res), summary: summary(res), status: res.status }
+  return { problems: problems(scenario, variant, res), summary: summary(res), status: res.status, corsHeaders: corsHeaders(res.rawHeaders) }
 }
 
 module.exports = { checkServer }

@@ -9,6 +9,13 @@ const path = require('node:path')
 
 const VARIANTS = ['bare', 'fastify-cors', 'guard']
 
+// Bare Fastify plus hooks that decide nothing, to split a CORS plugin's cost into its parts.
+// `one-hook` has the single empty onRequest hook @fastify/cors adds; `guard-hooks` the three empty
+// hooks this plugin adds (onRequest on the instance and on the route, and onSend). `same-headers`
+// has one onRequest hook that sets, as constants, the very headers guard answered: the least any
+// plugin can cost that sends them from a hook.
+const REFERENCES = ['one-hook', 'guard-hooks', 'same-headers']
+
 // BENCH_GUARD points the guard variant at another build (e.g. a copy of an older dist/).
 const GUARD_PATH = process.env.BENCH_GUARD
   ? path.resolve(process.env.BENCH_GUARD)
@@ -151,9 +158,12 @@ function pluginOptions (scenario, variant) {
   return { ...scenario.options, ...scenario.variantOptions?.[variant] }
 }
 
+/** Variants that send no CORS headers: bare Fastify, with or without empty hooks. */
+const isBare = variant => variant === 'bare' || REFERENCES.includes(variant)
+
 /** What `bare` must answer: Fastify without CORS has no OPTIONS route, so preflights get 404. */
 function bareStatus (scenario) {
   return scenario.request.method === 'OPTIONS' ? 404 : 200
 }
 
-module.exports = { VARIANTS, GUARD_PATH, scenarios, byName, pluginOptions, bareStatus }
+module.exports = { VARIANTS, REFERENCES, isBare, GUARD_PATH, scenarios, byName, pluginOptions, bareStatus }

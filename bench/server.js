@@ -6,7 +6,7 @@
 
 const fs = require('node:fs')
 const Fastify = require('fastify')
-const { VARIANTS, GUARD_PATH, byName, pluginOptions } = require('./scenarios')
+const { VARIANTS, REFERENCES, GUARD_PATH, byName, pluginOptions } = require('./scenarios')
 
 const [variant, scenarioName] = process.argv.slice(2)
 
@@ -48,6 +48,26 @@ function preload () {
   for (const name of (process.env.BENCH_PRELOAD ?? '').split(',').filter(Boolean)) require(name)
 }
 
+const passOn = (request, reply, done) => done()
+
+// BENCH_SAME_HEADERS: a JSON list of [name, value] pairs, for the same-headers reference.
+function addEmptyHooks (app, variant) {
+  if (variant === 'same-headers') {
+    const pairs = JSON.parse(process.env.BENCH_SAME_HEADERS ?? '[]')
+    app.addHook('onRequest', (request, reply, done) => {
+      for (const [name, value] of pairs) reply.header(name, value)
+      done()
+    })
+    return
+  }
+  app.addHook('onRequest', passOn)
+  if (variant !== 'guard-hooks') return
+  app.addHook('onSend', (request, reply, payload, done) => done(null, payload))
+  app.addHook('onRoute', route => {
+    route.onRequest = [passOn]
+  })
+}
+
 async function main () {
   try {
     preload()
@@ -56,10 +76,12 @@ async function main () {
   }
   const scenario = byName.get(scenarioName)
   if (!scenario) return fail(`unknown scenario ${scenarioName}`)
-  if (!VARIANTS.includes(variant)) return fail(`unknown variant ${variant}`)
+  if (!VARIANTS.includes(variant) && !REFERENCES.includes(variant)) return fail(`unknown variant ${variant}`)
 
   const app = Fastify({ logger: false })
-  if (variant !== 'bare') {
+  if (REFERENCES.includes(variant)) {
+    addEmptyHooks(app, variant)
+  } else if (variant !== 'bare') {
     let plugin
     try {
       plugin = loadPlugin()

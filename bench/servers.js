@@ -15,11 +15,14 @@ function killAll () {
   for (const child of children) child.kill('SIGKILL')
 }
 
-function startServer (variant, scenario, pinning) {
-  const args = [SERVER, variant, scenario.name]
-  const child = pinning.pinned
-    ? spawn('taskset', ['-c', String(pinning.serverCpu), process.execPath, ...args], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+/**
+ * `wrapper` runs the server under another program (e.g. valgrind: a command and its arguments,
+ * to which node and server.js are appended), which may need `readyTimeoutMs` to start.
+ */
+function startServer (variant, scenario, pinning, { wrapper = [], readyTimeoutMs = READY_TIMEOUT_MS, env } = {}) {
+  const command = [...wrapper, process.execPath, SERVER, variant, scenario.name]
+  if (pinning.pinned) command.unshift('taskset', '-c', String(pinning.serverCpu))
+  const child = spawn(command[0], command.slice(1), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...env } })
   children.add(child)
   const exited = new Promise(resolve => child.once('exit', code => {
     children.delete(child)
@@ -28,8 +31,8 @@ function startServer (variant, scenario, pinning) {
   return new Promise(resolve => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      resolve({ variant, child, exited, error: `failed: not ready within ${READY_TIMEOUT_MS} ms` })
-    }, READY_TIMEOUT_MS)
+      resolve({ variant, child, exited, error: `failed: not ready within ${readyTimeoutMs} ms` })
+    }, readyTimeoutMs)
     const done = server => {
       clearTimeout(timer)
       child.off('message', onMessage)
