@@ -10,12 +10,13 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { parseArgs } = require('node:util')
 const { execFile, spawnSync } = require('node:child_process')
 const autocannon = require('autocannon')
-const { VARIANTS, REFERENCES, scenarios, byName } = require('./scenarios')
+const { VARIANTS, REFERENCES, scenarios } = require('./scenarios')
+const { parseBenchArgs, runBench } = require('./cli')
 const { checkServer } = require('./check')
 const { killAll, startServer, stopServer } = require('./servers')
+const { median, table } = require('./report')
 
 // Node starts about 50 times slower under callgrind.
 const READY_TIMEOUT_MS = 180000
@@ -37,34 +38,21 @@ const HELP = `usage: node bench/instructions.js [options]
   --json FILE       also write every rep's count to FILE`
 
 function options () {
-  const { values } = parseArgs({
-    options: {
-      requests: { type: 'string' },
-      reps: { type: 'string' },
-      warmup: { type: 'string' },
-      connections: { type: 'string' },
-      parallel: { type: 'string' },
-      settle: { type: 'string' },
-      references: { type: 'boolean', default: false },
-      scenario: { type: 'string' },
-      variants: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false }
-    }
+  const { values, usage, scenarios: chosen } = parseBenchArgs(HELP, {
+    requests: { type: 'string' },
+    reps: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    parallel: { type: 'string' },
+    settle: { type: 'string' },
+    references: { type: 'boolean', default: false },
+    variants: { type: 'string' }
   })
-  if (values.help) {
-    console.log(HELP)
-    process.exit(0)
-  }
-  const usage = message => Object.assign(new Error(`${message}\n\n${HELP}`), { code: 'ERR_PARSE_ARGS_BENCH' })
   const whole = (name, fallback, min) => {
     const value = values[name] === undefined ? fallback : Number(values[name])
     if (!Number.isInteger(value) || value < min) throw usage(`--${name} must be a whole number ≥ ${min}`)
     return value
   }
-  const names = values.scenario ? values.scenario.split(',').map(s => s.trim()).filter(Boolean) : scenarios.map(s => s.name)
-  const unknown = names.filter(name => !byName.has(name))
-  if (unknown.length) throw usage(`unknown scenario ${unknown.join(', ')}; known: ${[...byName.keys()].join(', ')}`)
   const known = ['bare', ...REFERENCES, ...VARIANTS.slice(1)]
   let variants = values.references ? known : VARIANTS
   if (values.variants) {
@@ -82,7 +70,7 @@ function options () {
     variants,
     connections: whole('connections', 10, 1),
     parallel: whole('parallel', os.availableParallelism(), 1),
-    scenarios: names.map(name => byName.get(name)),
+    scenarios: chosen,
     json: values.json
   }
 }
@@ -174,19 +162,7 @@ async function pool (jobs, width) {
   await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker))
 }
 
-const median = values => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 const thousands = value => Math.round(value).toLocaleString('en-US')
-
-function table (header, rows) {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(row => row[i].length)))
-  const line = cells => '| ' + cells.map((cell, i) => i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])).join(' | ') + ' |'
-  const rule = '|' + widths.map((w, i) => i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':').join('|') + '|'
-  return [line(header), rule, ...rows.map(line)].join('\n')
-}
 
 function report (results, variants) {
   const extras = variants.filter(variant => variant !== 'bare')
@@ -264,10 +240,4 @@ async function main () {
 process.on('exit', killAll)
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130))
 
-main().then(code => {
-  process.exitCode = code
-}, err => {
-  console.error(err.code?.startsWith('ERR_PARSE_ARGS') ? err.message : err.stack || String(err))
-  killAll()
-  process.exitCode = 2
-})
+runBench(main)

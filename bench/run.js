@@ -9,9 +9,9 @@ const crypto = require('node:crypto')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
-const { parseArgs } = require('node:util')
 const autocannon = require('autocannon')
-const { VARIANTS, GUARD_PATH, scenarios, byName } = require('./scenarios')
+const { VARIANTS, GUARD_PATH, scenarios } = require('./scenarios')
+const { parseBenchArgs, runBench } = require('./cli')
 const { checkServer } = require('./check')
 const { MIN_SERVER_CPU, MAX_OTHER_CPU, pin, cpuTimes, waitForQuiet, isContended } = require('./machine')
 const { killAll, startServer, stopServer, serverCpuUsage, cpuMs } = require('./servers')
@@ -34,34 +34,21 @@ const HELP = `usage: node bench/run.js [options]
   --json FILE         also write every run's numbers to FILE`
 
 function options () {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: 'boolean', default: false },
-      rounds: { type: 'string' },
-      duration: { type: 'string' },
-      warmup: { type: 'string' },
-      retries: { type: 'string' },
-      quiet: { type: 'string' },
-      connections: { type: 'string', default: '10' },
-      scenario: { type: 'string' },
-      'no-pin': { type: 'boolean', default: false },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false }
-    }
+  const { values, usage, scenarios: chosen } = parseBenchArgs(HELP, {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    retries: { type: 'string' },
+    quiet: { type: 'string' },
+    connections: { type: 'string', default: '10' },
+    'no-pin': { type: 'boolean', default: false }
   })
-  if (values.help) {
-    console.log(HELP)
-    process.exit(0)
-  }
-  const usage = message => Object.assign(new Error(`${message}\n\n${HELP}`), { code: 'ERR_PARSE_ARGS_BENCH' })
   const number = (name, fallback, min) => {
     const value = values[name] === undefined ? fallback : Number(values[name])
     if (!Number.isFinite(value) || value < min) throw usage(`--${name} must be a number ≥ ${min}`)
     return value
   }
-  const names = values.scenario ? values.scenario.split(',').map(s => s.trim()).filter(Boolean) : scenarios.map(s => s.name)
-  const unknown = names.filter(name => !byName.has(name))
-  if (unknown.length) throw usage(`unknown scenario ${unknown.join(', ')}; known: ${[...byName.keys()].join(', ')}`)
   return {
     rounds: Math.floor(number('rounds', values.quick ? 1 : 3, 1)),
     duration: number('duration', values.quick ? 1 : 5, 0.5),
@@ -69,7 +56,7 @@ function options () {
     retries: Math.floor(number('retries', values.quick ? 0 : 2, 0)),
     quiet: number('quiet', values.quick ? 0 : 10, 0),
     connections: Math.floor(number('connections', 10, 1)),
-    scenarios: names.map(name => byName.get(name)),
+    scenarios: chosen,
     pin: !values['no-pin'],
     json: values.json
   }
@@ -293,11 +280,4 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   })
 }
 
-main().then(code => {
-  process.exitCode = code
-}, err => {
-  // Usage mistakes (parseArgs's and ours) need no stack.
-  console.error(err.code?.startsWith('ERR_PARSE_ARGS') ? err.message : err.stack || String(err))
-  killAll()
-  process.exitCode = 2
-})
+runBench(main)
