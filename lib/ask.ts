@@ -45,6 +45,11 @@ export function isThenable (value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
 }
 
+/** Never throws, whatever was thrown: an error whose getters throw still gets a description. */
 export function describeError (error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : `a non-error value (${typeof error})`
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : `a non-error value (${typeof error})`
+  } catch {
+    return 'an error that could not be read'
+  }
 }

@@ -10,6 +10,9 @@ export interface ResolverLimits {
   readonly cache: { readonly max: number, readonly ttl: number } | undefined
 }
 
+/** Called once per lookup: with the function's answer (`ok`), or with why there is none. */
+export type LookupDone = (ok: boolean, value: unknown) => void
+
 /**
  * More distinct origins than this waiting on the function at once are refused without calling it,
  * so a hanging or slow resolver cannot make requests (and memory) pile up.
@@ -24,7 +27,7 @@ export class OriginResolver {
   readonly #resolve: OriginFunction
   readonly #deadlines: Deadlines
   readonly #answers: LruMap<unknown> | undefined
-  readonly #pending = new Map<string, Promise<unknown>>()
+  readonly #pending = new Map<string, LookupDone[]>()
 
   constructor (resolve: OriginFunction, limits: ResolverLimits) {
     this.#resolve = resolve
@@ -32,40 +35,34 @@ export class OriginResolver {
     this.#answers = limits.cache === undefined ? undefined : new LruMap(limits.cache.max, limits.cache.ttl)
   }
 
-  answer (origin: string, thisArg: unknown): Promise<unknown> {
+  /**
+   * Looks `origin` up and calls `done` once: at once for a cached answer, otherwise when the
+   * function answers, fails or runs out of time. Requests from one origin while its call runs wait
+   * on that call. Callbacks rather than promises: this runs on every request.
+   */
+  lookup (origin: string, thisArg: unknown, done: LookupDone): void {
     const cached = this.#answers?.get(origin)
-    if (cached !== undefined) return Promise.resolve(cached)
-    const pending = this.#pending.get(origin)
-    if (pending !== undefined) return pending
-    if (this.#pending.size >= MAX_PENDING_LOOKUPS) {
-      return Promise.reject(new Error(`more than ${MAX_PENDING_LOOKUPS} origins are waiting on the origin function`))
+    if (cached !== undefined) return done(true, cached)
+    const waiting = this.#pending.get(origin)
+    if (waiting !== undefined) {
+      waiting.push(done)
+      return
     }
-    // One promise per lookup, shared by every request from the origin while it runs; the answer,
-    // the failure and the timeout each settle it and end the lookup.
-    let ended = false
-    const call = new Promise<unknown>((resolve, reject) => {
-      const end = (): void => {
-        ended = true
-        this.#pending.delete(origin)
-      }
-      const wait = this.#deadlines.start(error => { end(); reject(error) })
-      callUser(this.#resolve, thisArg, origin,
-        answer => {
-          if (!this.#deadlines.finish(wait)) return
-          end()
-          if (answer !== undefined) this.#answers?.set(origin, answer)
-          resolve(answer)
-        },
-        (error: unknown) => {
-          if (!this.#deadlines.finish(wait)) return
-          end()
-          reject(error)
-        })
-    })
-    // A function that answers at once has already ended its lookup: nothing to share.
-    if (ended) return call
-    this.#pending.set(origin, call)
-    return call
+    if (this.#pending.size >= MAX_PENDING_LOOKUPS) {
+      return done(false, new Error(`more than ${MAX_PENDING_LOOKUPS} origins are waiting on the origin function`))
+    }
+    const waiters = [done]
+    this.#pending.set(origin, waiters)
+    // The answer, the failure and the timeout each end the lookup; the first one wins.
+    const settle = (ok: boolean, value: unknown): void => {
+      this.#pending.delete(origin)
+      if (ok && value !== undefined) this.#answers?.set(origin, value)
+      for (const waiter of waiters) waiter(ok, value)
+    }
+    const wait = this.#deadlines.start(error => settle(false, error))
+    callUser(this.#resolve, thisArg, origin,
+      answer => { if (this.#deadlines.finish(wait)) settle(true, answer) },
+      (error: unknown) => { if (this.#deadlines.finish(wait)) settle(false, error) })
   }
 
   /** How many answers are cached (for tests and monitoring). */

@@ -23,10 +23,11 @@ export function decideOrigin (policy: Policy, origin: string | undefined, thisAr
   if (origin === undefined) return decisions.noOrigin
   if (!isPlausibleOrigin(origin)) return decisions.invalidOrigin
   if (rule.type === 'match') return rule.test(origin) ? decisions.allowedReflect : decisions.denied
-  return rule.resolver.answer(origin, thisArg).then(
-    answer => decideAnswer(policy, answer, origin),
-    (error: unknown) => refusal(policy, 'origin-resolver-failed', describeError(error))
-  )
+  return new Promise(resolve => {
+    rule.resolver.lookup(origin, thisArg, (ok, value) => {
+      resolve(ok ? decideAnswer(policy, value, origin) : refusal(policy, 'origin-resolver-failed', describeError(value)))
+    })
+  })
 }
 
 function decideAnswer (policy: Policy, answer: unknown, origin: string): Decision {

@@ -95,7 +95,8 @@ t.test('an origin function that fails denies the request and logs why, never a 5
     'answers null': async () => null as never,
     'answers a header-breaking string': async () => 'https://x.example\r\nSet-Cookie: a=b',
     'returns nothing without a callback': (() => undefined) as never,
-    'answers a list that throws when read': async () => Object.defineProperty([], 0, { get () { throw new Error('trap') }, enumerable: true }) as never
+    'answers a list that throws when read': async () => Object.defineProperty([], 0, { get () { throw new Error('trap') }, enumerable: true }) as never,
+    'rejects an error that throws when read': async () => { throw new Proxy(new Error('hidden'), { get () { throw new Error('trap') } }) }
   }
   for (const [name, origin] of Object.entries(failing)) {
     const { app, logs } = await corsApp({ origin: origin as never })
@@ -152,7 +153,8 @@ t.test('a delegator that fails or answers unusable options denies and logs', asy
     'answers an array': async () => [],
     'answers a wrong type': async () => ({ maxAge: 'long' }),
     'answers an unsafe config': async () => ({ origin: '*', credentials: true }),
-    'answers options that throw when read': async () => ({ get origin () { throw new Error('trap') } })
+    'answers options that throw when read': async () => ({ get origin () { throw new Error('trap') } }),
+    'rejects an error that throws when read': async () => { throw new Proxy(new Error('hidden'), { get () { throw new Error('trap') } }) }
   }
   const reasons: Record<string, string> = {
     rejects: 'origin-resolver-failed',
@@ -160,7 +162,8 @@ t.test('a delegator that fails or answers unusable options denies and logs', asy
     'answers an array': 'invalid-delegated-options',
     'answers a wrong type': 'invalid-delegated-options',
     'answers an unsafe config': 'invalid-delegated-options',
-    'answers options that throw when read': 'invalid-delegated-options'
+    'answers options that throw when read': 'invalid-delegated-options',
+    'rejects an error that throws when read': 'origin-resolver-failed'
   }
   for (const [name, delegator] of Object.entries(delegators)) {
     const { app, logs } = await corsApp({ delegator: delegator as never })

@@ -5,6 +5,11 @@ import { appWithLog, corsApp, corsHeaders, get } from './support/app'
 
 const APP = 'https://app.example.com'
 
+/** A lookup as a promise: resolves to the function's answer, rejects with why there is none. */
+function answerOf (resolver: OriginResolver, origin: string): Promise<unknown> {
+  return new Promise((resolve, reject) => resolver.lookup(origin, undefined, (ok, value) => ok ? resolve(value) : reject(value)))
+}
+
 t.test('a resolver that never answers is refused after originTimeout', async (t) => {
   const { app, logs } = await corsApp({ origin: () => new Promise(() => {}), originTimeout: 20 })
   const response = await app.inject(get('/', APP))
@@ -40,7 +45,7 @@ t.test('originCache remembers answers per origin, within its size', async (t) =>
 
 t.test('the cache stays within max entries whatever the number of distinct origins', async (t) => {
   const resolver = new OriginResolver(async () => true, { timeout: 0, cache: { max: 100, ttl: 0 } })
-  for (let i = 0; i < 5000; i++) await resolver.answer(`https://o${i}.example`, undefined)
+  for (let i = 0; i < 5000; i++) await answerOf(resolver, `https://o${i}.example`)
   t.equal(resolver.cachedAnswers, 100)
 })
 
@@ -51,12 +56,12 @@ t.test('cached answers expire after ttl', async (t) => {
   t.teardown(() => { Date.now = realNow })
   let calls = 0
   const resolver = new OriginResolver(async () => { calls++; return true }, { timeout: 0, cache: { max: 10, ttl: 1000 } })
-  await resolver.answer(APP, undefined)
+  await answerOf(resolver, APP)
   now += 999
-  await resolver.answer(APP, undefined)
+  await answerOf(resolver, APP)
   t.equal(calls, 1)
   now += 2
-  await resolver.answer(APP, undefined)
+  await answerOf(resolver, APP)
   t.equal(calls, 2)
 })
 
@@ -64,8 +69,8 @@ t.test('failures and undefined answers are not cached', async (t) => {
   let calls = 0
   const flaky = async (): Promise<undefined> => { calls++; if (calls === 1) throw new Error('flaky'); return undefined }
   const resolver = new OriginResolver(flaky as never, { timeout: 0, cache: { max: 10, ttl: 0 } })
-  await t.rejects(resolver.answer(APP, undefined), /flaky/)
-  t.equal(await resolver.answer(APP, undefined), undefined)
+  await t.rejects(answerOf(resolver, APP), /flaky/)
+  t.equal(await answerOf(resolver, APP), undefined)
   t.equal(resolver.cachedAnswers, 0)
   t.equal(new OriginResolver(async () => true, { timeout: 0, cache: undefined }).cachedAnswers, 0)
 })
@@ -73,9 +78,9 @@ t.test('failures and undefined answers are not cached', async (t) => {
 t.test('lookups waiting at once are bounded: past the bound, refused without calling', async (t) => {
   let calls = 0
   const resolver = new OriginResolver(() => { calls++; return new Promise(() => {}) }, { timeout: 0, cache: undefined })
-  const waiting = Array.from({ length: MAX_PENDING_LOOKUPS }, (_, i) => resolver.answer(`https://o${i}.example`, undefined))
+  const waiting = Array.from({ length: MAX_PENDING_LOOKUPS }, (_, i) => answerOf(resolver, `https://o${i}.example`))
   t.equal(waiting.length, MAX_PENDING_LOOKUPS)
-  await t.rejects(resolver.answer('https://one-more.example', undefined), /more than 1000 origins are waiting/)
+  await t.rejects(answerOf(resolver, 'https://one-more.example'), /more than 1000 origins are waiting/)
   t.equal(calls, MAX_PENDING_LOOKUPS)
 })
 
@@ -94,9 +99,9 @@ t.test('an answer or a failure that comes after the timeout changes nothing', as
     calls++
     return new Promise<boolean>((resolve, reject) => { settlers.push({ resolve: resolve as (value: unknown) => void, reject }) })
   }, { timeout: 20, cache: { max: 10, ttl: 0 } })
-  await t.rejects(resolver.answer(APP, undefined), /no answer within 20 ms/)
+  await t.rejects(answerOf(resolver, APP), /no answer within 20 ms/)
   settlers[0]?.resolve(true)
-  await t.rejects(resolver.answer(APP, undefined), /no answer within 20 ms/, 'the late answer was not cached: asked again')
+  await t.rejects(answerOf(resolver, APP), /no answer within 20 ms/, 'the late answer was not cached: asked again')
   settlers[1]?.reject(new Error('late'))
   await new Promise(resolve => setImmediate(resolve))
   t.equal(resolver.cachedAnswers, 0)
@@ -106,7 +111,34 @@ t.test('an answer or a failure that comes after the timeout changes nothing', as
 t.test('a function that answers at once is not shared as a pending lookup', async (t) => {
   let calls = 0
   const resolver = new OriginResolver(() => { calls++; return true }, { timeout: 1000, cache: undefined })
-  t.equal(await resolver.answer(APP, undefined), true)
-  t.equal(await resolver.answer(APP, undefined), true)
+  t.equal(await answerOf(resolver, APP), true)
+  t.equal(await answerOf(resolver, APP), true)
   t.equal(calls, 2, 'each request asks: nothing stale was left to share')
+})
+
+t.test('a cached answer is handed back before lookup returns', async (t) => {
+  const resolver = new OriginResolver(async () => true, { timeout: 1000, cache: { max: 10, ttl: 0 } })
+  await answerOf(resolver, APP)
+  let handed: unknown[] | undefined
+  resolver.lookup(APP, undefined, (ok, value) => { handed = [ok, value] })
+  t.same(handed, [true, true], 'no promise and no tick in between')
+})
+
+t.test('every request waiting on one call is answered exactly once, also on a timeout', async (t) => {
+  const calls: Array<Array<[boolean, unknown]>> = [[], [], []]
+  const resolver = new OriginResolver(() => new Promise(() => {}), { timeout: 20, cache: undefined })
+  await new Promise<void>(resolve => {
+    for (const seen of calls) {
+      resolver.lookup(APP, undefined, (ok, value) => {
+        seen.push([ok, value])
+        if (calls.every(list => list.length > 0)) resolve()
+      })
+    }
+  })
+  await new Promise(resolve => setTimeout(resolve, 40))
+  for (const seen of calls) {
+    t.equal(seen.length, 1)
+    t.equal(seen[0]?.[0], false)
+    t.match(String(seen[0]?.[1]), /no answer within 20 ms/)
+  }
 })
