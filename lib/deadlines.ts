@@ -1,5 +1,6 @@
 export interface Wait {
-  readonly expires: number
+  /** On the clock given to Deadlines; moved if that clock is seen to go back. */
+  expires: number
   readonly fail: (error: Error) => void
 }
 
@@ -10,13 +11,19 @@ export interface Wait {
  */
 export class Deadlines {
   readonly #timeout: number
+  readonly #now: () => number
   /** In the order the waits began, which is also the order they expire. */
   readonly #waits = new Set<Wait>()
   #timer: NodeJS.Timeout | undefined
 
-  /** `timeout` in milliseconds; 0 waits forever. */
-  constructor (timeout: number) {
+  /**
+   * `timeout` in milliseconds; 0 waits forever. The clock is read once per wait, on every lookup
+   * of an origin function: `Date.now()` costs a fraction of `performance.now()` on Node 20, and
+   * `#expire` copes with a wall clock that is set back.
+   */
+  constructor (timeout: number, now: () => number = Date.now) {
     this.#timeout = timeout
+    this.#now = now
   }
 
   /** Settles like `promise`, or rejects once the timeout has passed without an answer. */
@@ -35,7 +42,7 @@ export class Deadlines {
   start (fail: (error: Error) => void): Wait {
     // A timeout of 0 waits forever: such a wait is never tracked, so it never fails.
     if (this.#timeout === 0) return { expires: Infinity, fail }
-    const wait: Wait = { expires: performance.now() + this.#timeout, fail }
+    const wait: Wait = { expires: this.#now() + this.#timeout, fail }
     this.#waits.add(wait)
     this.#watch()
     return wait
@@ -67,8 +74,11 @@ export class Deadlines {
 
   #expire (): void {
     this.#timer = undefined
-    const now = performance.now()
+    const now = this.#now()
     for (const wait of this.#waits) {
+      // More than a whole timeout left: the clock was set back since the wait began. Count its
+      // timeout from now, so a wait never outlives two timeouts, however far the clock went.
+      if (wait.expires - now > this.#timeout) wait.expires = now + this.#timeout
       if (wait.expires > now) {
         // Timers may fire a fraction of a millisecond early; never re-arm for less than 1 ms.
         this.#arm(Math.max(1, Math.ceil(wait.expires - now)))
