@@ -1,6 +1,5 @@
 export interface Wait {
-  /** On the clock given to Deadlines; moved if that clock is seen to go back. */
-  expires: number
+  readonly expires: number
   readonly fail: (error: Error) => void
 }
 
@@ -16,12 +15,8 @@ export class Deadlines {
   readonly #waits = new Set<Wait>()
   #timer: NodeJS.Timeout | undefined
 
-  /**
-   * `timeout` in milliseconds; 0 waits forever. The clock is read once per wait, on every lookup
-   * of an origin function: `Date.now()` costs a fraction of `performance.now()` on Node 20, and
-   * `#expire` copes with a wall clock that is set back.
-   */
-  constructor (timeout: number, now: () => number = Date.now) {
+  /** `timeout` in milliseconds; 0 waits forever. `now` is a monotonic clock in milliseconds. */
+  constructor (timeout: number, now: () => number = () => performance.now()) {
     this.#timeout = timeout
     this.#now = now
   }
@@ -76,9 +71,6 @@ export class Deadlines {
     this.#timer = undefined
     const now = this.#now()
     for (const wait of this.#waits) {
-      // More than a whole timeout left: the clock was set back since the wait began. Count its
-      // timeout from now, so a wait never outlives two timeouts, however far the clock went.
-      if (wait.expires - now > this.#timeout) wait.expires = now + this.#timeout
       if (wait.expires > now) {
         // Timers may fire a fraction of a millisecond early; never re-arm for less than 1 ms.
         this.#arm(Math.max(1, Math.ceil(wait.expires - now)))
