@@ -16,7 +16,7 @@ const { VARIANTS, REFERENCES, scenarios } = require('./scenarios')
 const { parseBenchArgs, runBench } = require('./cli')
 const { checkServer } = require('./check')
 const { killAll, startServer, stopServer } = require('./servers')
-const { median, table } = require('./report')
+const { median, table, spreadOf, fmtRps: thousands } = require('./report')
 
 // Node starts about 50 times slower under callgrind.
 const READY_TIMEOUT_MS = 180000
@@ -162,30 +162,26 @@ async function pool (jobs, width) {
   await Promise.all(Array.from({ length: Math.min(width, jobs.length) }, worker))
 }
 
-const thousands = value => Math.round(value).toLocaleString('en-US')
-
 function report (results, variants) {
   const extras = variants.filter(variant => variant !== 'bare')
   const rows = results.map(({ scenario, outcome }) => {
-    const ir = Object.fromEntries(variants.map(variant => {
-      const entry = outcome[variant]
-      return [variant, entry?.state === 'ok' ? median(entry.perRequest) : null]
-    }))
+    const count = variant => outcome[variant]?.state === 'ok' ? median(outcome[variant].perRequest) : null
     const cell = variant => {
       const entry = outcome[variant]
-      if (entry?.state !== 'ok') return entry?.state ?? '-'
-      const { perRequest } = entry
-      const spread = perRequest.length > 1 ? ` ±${((Math.max(...perRequest) - Math.min(...perRequest)) / 2 / median(perRequest) * 100).toFixed(1)}%` : ''
-      return thousands(median(perRequest)) + spread
+      return entry?.state === 'ok' ? thousands(count(variant)) + spreadOf(entry.perRequest) : entry?.state ?? '-'
     }
     // The floor only applies where bare Fastify answers the same request with the same route.
-    const floor = scenario.request.method === 'OPTIONS' ? null : ir.bare ?? null
+    const floor = scenario.request.method === 'OPTIONS' ? null : count('bare')
     const over = variant => {
-      if (floor === null || ir[variant] === null) return '-'
-      const extra = ir[variant] - floor
-      return (extra < 0 ? '−' : '+') + thousands(Math.abs(extra))
+      const own = count(variant)
+      if (floor === null || own === null) return '-'
+      return (own < floor ? '−' : '+') + thousands(Math.abs(own - floor))
     }
-    const speed = (of, to) => (ir[of] ?? null) === null || (ir[to] ?? null) === null || (to === 'bare' && floor === null) ? '-' : (ir[to] / ir[of]).toFixed(3)
+    const speed = (of, to) => {
+      const own = count(of)
+      const other = to === 'bare' ? floor : count(to)
+      return own === null || other === null ? '-' : (other / own).toFixed(3)
+    }
     return [scenario.name, ...variants.map(cell), ...extras.map(over),
       speed('guard', 'bare'), speed('guard', 'fastify-cors'), speed('fastify-cors', 'bare')]
   })

@@ -100,4 +100,4 @@ function report (results) {
   return notes.some(note => note.includes(': WRONG:'))
 }
 
-module.exports = { report, fmtRps, pct, median, table }
+module.exports = { report, fmtRps, pct, median, spreadOf, table }
