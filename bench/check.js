@@ -5,7 +5,7 @@
 // so a fast wrong answer cannot win. Checks the browser-relevant outcome, not identical bytes.
 
 const http = require('node:http')
-const { bareStatus, isBare } = require('./scenarios')
+const { bareStatus, checksStatusOnly } = require('./scenarios')
 
 const TIMEOUT_MS = 5000
 
@@ -50,9 +50,9 @@ function statusMatches (expected, status) {
 /** Problems with one answer, as short sentences; an empty list means correct. */
 function problems (scenario, variant, res) {
   const out = []
-  const expect = isBare(variant) ? { status: bareStatus(scenario) } : scenario.expect
+  const expect = checksStatusOnly(variant) ? { status: bareStatus(scenario) } : scenario.expect
   if (!statusMatches(expect.status, res.status)) out.push(`status ${res.status}, expected ${expect.status}`)
-  if (isBare(variant)) return out
+  if (checksStatusOnly(variant)) return out
 
   const origin = scenario.request.headers.origin
   const allowOrigin = rawValues(res.rawHeaders, 'access-control-allow-origin')

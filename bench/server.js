@@ -51,7 +51,7 @@ function preload () {
 const passOn = (request, reply, done) => done()
 
 // BENCH_SAME_HEADERS: a JSON list of [name, value] pairs, for the same-headers reference.
-function addEmptyHooks (app, variant) {
+function addReferenceHooks (app, variant) {
   if (variant === 'same-headers') {
     const pairs = JSON.parse(process.env.BENCH_SAME_HEADERS ?? '[]')
     app.addHook('onRequest', (request, reply, done) => {
@@ -80,7 +80,7 @@ async function main () {
 
   const app = Fastify({ logger: false })
   if (REFERENCES.includes(variant)) {
-    addEmptyHooks(app, variant)
+    addReferenceHooks(app, variant)
   } else if (variant !== 'bare') {
     let plugin
     try {
