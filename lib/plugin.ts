@@ -49,6 +49,9 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
   fastify.decorateRequest(kDecision as unknown as string, null)
 
   const slotsByConfig = new WeakMap<object, RouteSlot>()
+  // Until a route has its own config.cors, every preflight follows the plugin's options, and
+  // finding the route it is for would be wasted work.
+  let routesWithOverrides = 0
   fastify.addHook('onRoute', (route) => {
     const config = route.config as Record<string | symbol, unknown> | undefined
     if (config?.[kRouteSlot] === catchAllSlot) return
@@ -62,7 +65,10 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
       slots.push(slot)
       if (typeof overrides === 'object' && overrides !== null) slotsByConfig.set(overrides, slot)
     }
-    if (overrides !== undefined) route.config = { ...route.config, [kRouteSlot]: slot } as typeof route.config
+    if (overrides !== undefined) {
+      route.config = { ...route.config, [kRouteSlot]: slot } as typeof route.config
+      routesWithOverrides++
+    }
     prependRouteHook(route as unknown as Record<string, unknown>, hookName, routeHook(slot))
     const host = route.constraints?.host
     routes.add(route.method, route.url, host, slot)
@@ -99,6 +105,7 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
       }
       slots.push(slot)
       lateSlots.set(config, slot)
+      routesWithOverrides++
       routes.add(method as HTTPMethods, url as string, undefined, slot)
     }
     return slot
@@ -132,7 +139,8 @@ function corsGuard (fastify: FastifyInstance, input: CorsOptions | CorsOptionsDe
     const method = headers['access-control-request-method'] as string | undefined
     const requestHeaders = headers['access-control-request-headers'] as string | undefined
     if (origin !== undefined && method !== undefined) {
-      run(request, reply, routes.find(method, request.url, headers.host), origin, { method, requestHeaders, incomplete: false }, next)
+      const slot = routesWithOverrides === 0 ? undefined : routes.find(method, request.url, headers.host)
+      run(request, reply, slot, origin, { method, requestHeaders, incomplete: false }, next)
     } else if (slotOf(request) === catchAllSlot) {
       // An OPTIONS that is not a full preflight is judged as one only on the catch-all route: a
       // user's own OPTIONS route gets it as an ordinary request, through its route hook.
