@@ -3,6 +3,20 @@ export interface Wait {
   readonly fail: (error: Error) => void
 }
 
+/** Every Deadlines whose timer is armed: the ones `holdWhileWaiting` may have to keep alive. */
+const armed = new Set<Deadlines>()
+let listening = false
+
+/**
+ * The timers are unref'd, so that an idle process can exit. A request on a socket keeps the process
+ * alive anyway, but one sent with `inject()` does not: when nothing else is left, this keeps the
+ * process until the waits have their answer or their timeout. Toggling `ref()` per wait instead
+ * cost two calls into Node's C++ timer code on every origin lookup.
+ */
+export function holdWhileWaiting (): void {
+  for (const deadlines of armed) deadlines.holdIfWaiting()
+}
+
 /**
  * Bounds promises by one fixed timeout with a single timer. A timer per call cost more than the
  * rest of an origin lookup; since every wait has the same duration, they expire in the order they
@@ -14,6 +28,8 @@ export class Deadlines {
   /** In the order the waits began, which is also the order they expire. */
   readonly #waits = new Set<Wait>()
   #timer: NodeJS.Timeout | undefined
+  /** Whether the timer holds the process, which it does only when nothing else would. */
+  #held = false
 
   /** `timeout` in milliseconds; 0 waits forever. `now` is a monotonic clock in milliseconds. */
   constructor (timeout: number, now: () => number = () => performance.now()) {
@@ -47,8 +63,12 @@ export class Deadlines {
   finish (wait: Wait): boolean {
     if (wait.expires === Infinity) return true
     if (!this.#waits.delete(wait)) return false
-    // Left armed, the timer would keep a process with nothing left to wait for alive.
-    if (this.#waits.size === 0) this.#timer?.unref()
+    if (this.#held && this.#waits.size === 0) {
+      // Held by holdWhileWaiting: let go, or the timer would keep an idle process until it fires.
+      this.#held = false
+      const timer = this.#timer as NodeJS.Timeout
+      timer.unref()
+    }
     return true
   }
 
@@ -57,18 +77,33 @@ export class Deadlines {
     return this.#waits.size
   }
 
+  /** Called before the process would exit: keeps it until what still waits is answered. */
+  holdIfWaiting (): void {
+    const timer = this.#timer
+    if (timer !== undefined && this.#waits.size > 0) {
+      this.#held = true
+      timer.ref()
+    }
+  }
+
   #watch (): void {
     // An armed timer is due no later than this new wait: it will re-arm for the rest.
     if (this.#timer === undefined) this.#arm(this.#timeout)
-    else this.#timer.ref()
   }
 
   #arm (delay: number): void {
-    this.#timer = setTimeout(() => this.#expire(), delay)
+    this.#timer = setTimeout(() => this.#expire(), delay).unref()
+    armed.add(this)
+    if (!listening) {
+      listening = true
+      process.on('beforeExit', holdWhileWaiting)
+    }
   }
 
   #expire (): void {
     this.#timer = undefined
+    this.#held = false
+    armed.delete(this)
     const now = this.#now()
     for (const wait of this.#waits) {
       if (wait.expires > now) {

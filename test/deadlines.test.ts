@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { Deadlines } from '../lib/deadlines'
+import { Deadlines, holdWhileWaiting } from '../lib/deadlines'
 
 interface FakeTimer { readonly delay: number, readonly fire: () => void, refed: boolean, cleared: boolean }
 
@@ -84,17 +84,55 @@ t.test('many waits share one timer, and each still gets its own full timeout', a
   t.equal(deadlines.waiting, 0)
 })
 
-t.test('the timer holds the process only while something waits', async (t) => {
+t.test('the timer never holds the process by itself, so an idle process can exit', async (t) => {
   const clock = fakeClock(t)
   const deadlines = new Deadlines(100, clock.now)
   let answer: (value: string) => void = () => {}
   const first = deadlines.bound(new Promise<string>(resolve => { answer = resolve }))
   const timer = clock.timers[0] as FakeTimer
-  t.equal(timer.refed, true)
+  t.equal(timer.refed, false, 'armed unref\'d: a request on a socket keeps the process alive anyway')
   answer('ok')
   t.equal(await first, 'ok')
-  t.equal(timer.refed, false, 'released when the last wait is answered')
   deadlines.bound(new Promise(() => {})).catch(() => {})
   t.equal(clock.timers.length, 1, 'the armed timer is reused')
-  t.equal(timer.refed, true, 'and held again for the new wait')
+  t.equal(timer.refed, false)
+})
+
+t.test('before the process would exit, the timer holds it for what still waits, then lets go', async (t) => {
+  const clock = fakeClock(t)
+  const idle = new Deadlines(100, clock.now)
+  const busy = new Deadlines(100, clock.now)
+  const idleWait = idle.start(() => {})
+  idle.finish(idleWait)
+  let answer: (value: string) => void = () => {}
+  const pending = busy.bound(new Promise<string>(resolve => { answer = resolve }))
+  const [idleTimer, busyTimer] = clock.timers as [FakeTimer, FakeTimer]
+  t.ok(process.listeners('beforeExit').includes(holdWhileWaiting), 'listens for the process running out of work')
+  holdWhileWaiting()
+  t.equal(idleTimer.refed, false, 'nothing waits there: the process may exit')
+  t.equal(busyTimer.refed, true, 'a wait is left: held until it is answered or times out')
+  answer('late but in time')
+  t.equal(await pending, 'late but in time')
+  t.equal(busyTimer.refed, false, 'let go once the last wait is answered')
+})
+
+t.test('a held timer that fires re-arms unref\'d for the waits still running', async (t) => {
+  const clock = fakeClock(t)
+  const deadlines = new Deadlines(100, clock.now)
+  let failed = 0
+  deadlines.start(() => failed++)
+  clock.advance(50)
+  deadlines.start(() => failed++)
+  holdWhileWaiting()
+  t.equal((clock.timers[0] as FakeTimer).refed, true)
+  clock.advance(50)
+  clock.fireDue()
+  t.equal(failed, 1)
+  t.equal((clock.timers[1] as FakeTimer).refed, false, 'the next hold decides again')
+  holdWhileWaiting()
+  t.equal((clock.timers[1] as FakeTimer).refed, true)
+  clock.advance(50)
+  clock.fireDue()
+  t.equal(failed, 2)
+  t.equal(deadlines.waiting, 0)
 })

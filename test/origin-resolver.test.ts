@@ -1,4 +1,7 @@
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { MAX_PENDING_LOOKUPS, OriginResolver } from '../lib/origin-resolver'
 import corsPlugin from '../lib/index'
 import { appWithLog, corsApp, corsHeaders, get } from './support/app'
@@ -20,6 +23,21 @@ t.test('a resolver that never answers is refused after originTimeout', async (t)
 t.test('a delegator that never answers is refused after originTimeout', async (t) => {
   const { app } = await corsApp({ delegator: () => new Promise(() => {}), originTimeout: 20 })
   t.same(corsHeaders(await app.inject(get('/', APP))), {})
+})
+
+// Nothing keeps a plain process alive while an inject() request waits on a function that never
+// answers: the timeout must still answer it, and the process must then exit on its own.
+const root = join(__dirname, '..')
+t.test('in a process with nothing else to do, a request waiting on the function still gets its timeout answer', { skip: existsSync(join(root, 'dist', 'index.cjs')) ? false : 'dist/ not built: run npm run build' }, async (t) => {
+  const output = execFileSync(process.execPath, ['-e', `
+    const fastify = require('fastify')()
+    fastify.register(require(${JSON.stringify(root)}), { origin: () => new Promise(() => {}), originTimeout: 30 })
+    fastify.get('/', async () => 'ok')
+    fastify.inject({ url: '/', headers: { origin: ${JSON.stringify(APP)} } }).then(response => {
+      console.log(response.statusCode, response.headers['access-control-allow-origin'] ?? 'no Allow-Origin')
+    })
+  `], { encoding: 'utf8', env: { PATH: process.env.PATH }, timeout: 10_000 })
+  t.equal(output.trim(), '200 no Allow-Origin')
 })
 
 t.test('concurrent requests from one origin share one call to the origin function', async (t) => {
