@@ -17,6 +17,7 @@ import corsPlugin, {
   type ProblemCode,
   type RouteCorsConfig
 } from 'fastify-cors-guard'
+import corsRequired = require('fastify-cors-guard')
 
 function expectType<T> (value: T): T {
   return value
@@ -36,6 +37,16 @@ expectType<typeof corsPlugin>(namedCorsPlugin)
 expectType<typeof corsPlugin>(fastifyCorsGuard)
 expectType<'CORS_GUARD_INVALID_CONFIG'>(CONFIG_ERROR_CODE)
 expectType<ProblemCode>(problemCodes.WILDCARD_WITH_CREDENTIALS)
+
+// `import x = require()`, as TypeScript code written for @fastify/cors may say: the CommonJS
+// module is the plugin itself, with the named exports as its properties.
+app.register(corsRequired, { origin: 'https://app.example.com' })
+expectType<typeof corsPlugin>(corsRequired.default)
+expectType<typeof corsPlugin>(corsRequired.corsPlugin)
+expectType<typeof CorsConfigError>(corsRequired.CorsConfigError)
+expectType<corsRequired.CorsOptions>({ origin: true })
+// @ts-expect-error an unknown option (a typo) must not compile through this import either
+app.register(corsRequired, { orgin: '*' })
 
 // --- registering ------------------------------------------------------------------------------
 
