@@ -35,9 +35,12 @@ export interface Policy {
   readonly optionsSuccessStatus: number
   readonly deniedPreflightStatus: number
   readonly decisions: StaticDecisions
-  /** Allowed preflight answers that depend on nothing but the origin decision, built on first use. */
-  readonly preflightAnswers: Map<Decision, Decision>
+  /** Allowed preflight answers, built on first use (see `decidePreflight`). */
+  readonly preflightAnswers: PreflightAnswers
 }
+
+/** Allowed preflight answers by origin decision, then by the method and headers asked for. */
+export type PreflightAnswers = Map<Decision, Map<string, Decision>>
 
 /** A route's compiled policy, plus the raw overrides a delegator's options are merged with. */
 export interface RouteEntry {

@@ -1,7 +1,7 @@
 import type { Decision } from './decision'
 import { isSafelistedMethod } from './fetch-rules'
 import { parseRequestedHeaders } from './header-list'
-import type { HeaderPair, Policy } from './policy'
+import type { HeaderPair, Policy, PreflightAnswers } from './policy'
 
 const MALFORMED_REQUEST_HEADERS = 'Access-Control-Request-Headers (too long, or not a list of header names)'
 
@@ -17,24 +17,37 @@ export function decidePreflight (policy: Policy, originDecision: Decision, metho
     const status = originDecision.reason === 'no-origin' ? policy.optionsSuccessStatus : policy.deniedPreflightStatus
     return { ...originDecision, vary: policy.preflightVary, status }
   }
+  // Browsers repeat a page's few preflights: an allowed answer is remembered by exactly what was
+  // asked. The method's length keeps the key unambiguous whatever the two values contain.
+  const asked = `${method.length}:${method}${requestHeaders ?? ''}`
+  const remembered = policy.preflightAnswers.get(originDecision)?.get(asked)
+  if (remembered !== undefined) return remembered
   const requested = requestHeaders === undefined ? [] : parseRequestedHeaders(requestHeaders)
-  const allowHeaders = allowHeadersValue(policy, requested, requestHeaders)
-  const methodAllowed = isMethodAllowed(policy, method)
+  const answer = answerPreflight(policy, originDecision, allowHeadersValue(policy, requested, requestHeaders))
+  if (!isMethodAllowed(policy, method)) return { ...answer, allowed: false, reason: 'method-not-allowed', detail: method }
   const refusedHeader = requested === undefined ? MALFORMED_REQUEST_HEADERS : requested.find(name => !isHeaderAllowed(policy, name))
-  // The common answer depends on nothing but the origin decision: build it once per policy.
-  const isStatic = policy.allowedHeaders.mode === 'list' || (policy.allowedHeaders.mode === 'any' && allowHeaders === policy.allowedHeadersValue)
-  if (methodAllowed && refusedHeader === undefined && isStatic) {
-    let answer = policy.preflightAnswers.get(originDecision)
-    if (answer === undefined) {
-      answer = Object.freeze(answerPreflight(policy, originDecision, allowHeaders))
-      policy.preflightAnswers.set(originDecision, answer)
-    }
-    return answer
+  if (refusedHeader !== undefined) return { ...answer, allowed: false, reason: 'header-not-allowed', detail: refusedHeader }
+  return remember(policy.preflightAnswers, originDecision, asked, Object.freeze(answer))
+}
+
+/** Per policy: at most this many origin decisions, each with this many remembered preflights. */
+export const REMEMBERED_DECISIONS = 16
+export const REMEMBERED_PREFLIGHTS = 256
+
+/**
+ * Bounded by clearing when full: an origin function answering a fixed origin makes a new decision
+ * per request, and a client can vary the headers it asks for without end.
+ */
+function remember (answers: PreflightAnswers, originDecision: Decision, asked: string, answer: Decision): Decision {
+  let byAsked = answers.get(originDecision)
+  if (byAsked === undefined) {
+    if (answers.size >= REMEMBERED_DECISIONS) answers.clear()
+    byAsked = new Map()
+    answers.set(originDecision, byAsked)
   }
-  const base = answerPreflight(policy, originDecision, allowHeaders)
-  if (!methodAllowed) return { ...base, allowed: false, reason: 'method-not-allowed', detail: method }
-  if (refusedHeader !== undefined) return { ...base, allowed: false, reason: 'header-not-allowed', detail: refusedHeader }
-  return base
+  if (byAsked.size >= REMEMBERED_PREFLIGHTS) byAsked.clear()
+  byAsked.set(asked, answer)
+  return answer
 }
 
 function answerPreflight (policy: Policy, originDecision: Decision, allowHeaders: string | undefined): Decision {

@@ -1,6 +1,8 @@
 import t from 'tap'
 import { corsApp, corsHeaders, get, preflight } from './support/app'
 import { MAX_REQUEST_HEADERS_LENGTH, parseRequestedHeaders } from '../lib/header-list'
+import { compilePolicy } from '../lib/policy'
+import { decidePreflight, REMEMBERED_DECISIONS, REMEMBERED_PREFLIGHTS } from '../lib/preflight'
 
 const api = { origin: ['https://app.example'], methods: ['GET', 'PUT', 'PATCH'], allowedHeaders: ['content-type', 'x-request-id'] }
 
@@ -205,4 +207,40 @@ t.test('a GET with Origin after a preflight is an ordinary CORS request', async 
   const { app } = await corsApp(api)
   const response = await app.inject(get('/', 'https://app.example'))
   t.equal(response.headers['access-control-allow-methods'], undefined, 'preflight headers are not sent on simple responses')
+})
+
+t.test('allowed preflight answers are remembered by exactly what was asked, refusals never', async (t) => {
+  const reflecting = compilePolicy({ origin: ['https://app.example'], methods: ['PUT'] })
+  const allowed = reflecting.decisions.allowedReflect
+  const first = decidePreflight(reflecting, allowed, 'PUT', 'x-a, x-b')
+  t.equal(decidePreflight(reflecting, allowed, 'PUT', 'x-a, x-b'), first, 'the same question gets the remembered answer')
+  t.ok(Object.isFrozen(first))
+  const other = decidePreflight(reflecting, allowed, 'PUT', 'x-a,x-b')
+  t.not(other, first)
+  t.same(other.headers.find(([name]) => name === 'access-control-allow-headers'), ['access-control-allow-headers', 'x-a,x-b'], 'a reflected list is echoed as it was sent')
+  t.match(decidePreflight(reflecting, allowed, 'PUT', 'x-a, bad header'), { allowed: false, reason: 'header-not-allowed' })
+  t.match(decidePreflight(reflecting, allowed, 'DELETE', 'x-a, x-b'), { allowed: false, reason: 'method-not-allowed', detail: 'DELETE' })
+  t.match(decidePreflight(reflecting, allowed, 'PUT\nx-a, x-b', undefined), { allowed: false, reason: 'method-not-allowed' }, 'a method cannot pass for a remembered method and list')
+  const listed = compilePolicy({ origin: ['https://app.example'], methods: ['PUT'], allowedHeaders: ['x-a'] })
+  for (let i = 0; i < 2; i++) {
+    t.match(decidePreflight(listed, listed.decisions.allowedReflect, 'PUT', 'x-a, x-b'), { allowed: false, reason: 'header-not-allowed', detail: 'x-b' }, 'asked twice, refused twice')
+  }
+  t.equal(listed.preflightAnswers.size, 0)
+})
+
+t.test('remembered preflight answers stay bounded, even when every origin decision is new', async (t) => {
+  const policy = compilePolicy({ origin: ['https://app.example'], methods: ['PUT'], allowedHeaders: ['content-type'] })
+  // As an origin function answering a fixed origin does: a new decision object per request.
+  const statuses = new Set<number | undefined>()
+  for (let i = 0; i < 5000; i++) {
+    const decision = Object.freeze({ ...policy.decisions.fixedMismatch, allowOrigin: 'https://other.example' })
+    statuses.add(decidePreflight(policy, decision, 'PUT', 'content-type').status)
+  }
+  t.same([...statuses], [204])
+  t.ok(policy.preflightAnswers.size <= REMEMBERED_DECISIONS, `${policy.preflightAnswers.size} decisions remembered`)
+  // And a client asking for ever new header lists.
+  const reflecting = compilePolicy({ origin: ['https://app.example'], methods: ['PUT'] })
+  for (let i = 0; i < 5000; i++) decidePreflight(reflecting, reflecting.decisions.allowedReflect, 'PUT', `x-h${i}`)
+  const remembered = reflecting.preflightAnswers.get(reflecting.decisions.allowedReflect)?.size ?? 0
+  t.ok(remembered > 0 && remembered <= REMEMBERED_PREFLIGHTS, `${remembered} answers remembered`)
 })
