@@ -14,7 +14,13 @@ import { OriginAnswerSchema, type OriginFunction } from './schema'
 export type OriginRule =
   | { readonly type: 'any' }
   | { readonly type: 'fixed', readonly value: string }
-  | { readonly type: 'match', readonly test: (origin: string) => boolean }
+  | {
+    readonly type: 'match'
+    /** Listed origins a request may match before any check: each is a plausible origin itself. */
+    readonly listed: Membership
+    /** For origins that passed `isPlausibleOrigin`. */
+    readonly test: (origin: string) => boolean
+  }
   | { readonly type: 'off' }
   | { readonly type: 'dynamic', readonly resolver: OriginResolver }
 
@@ -51,10 +57,32 @@ export function compileOriginRule (origin: StaticOrigin | OriginFunction, limits
   return matchRule(exact, patterns, regexps, false)
 }
 
+export interface Membership {
+  has: (value: string) => boolean
+}
+
+/** Up to this many origins, comparing them one by one beats hashing the request's fresh string. */
+const FEW_ORIGINS = 8
+
+class FewStrings implements Membership {
+  readonly #values: readonly string[]
+  constructor (values: readonly string[]) {
+    this.#values = values
+  }
+
+  has (value: string): boolean {
+    for (let i = 0; i < this.#values.length; i++) if (this.#values[i] === value) return true
+    return false
+  }
+}
+
 function matchRule (exact: ReadonlySet<string>, patterns: readonly OriginPattern[], regexps: readonly RegExp[], reflectAll: boolean): OriginRule {
+  // An entry that is not a plausible origin (kept under strict: false) can never equal one that is.
+  const plausible = [...exact].filter(isPlausibleOrigin)
+  const listed = plausible.length <= FEW_ORIGINS ? new FewStrings(plausible) : new Set(plausible)
   // Callers pass only origins that passed isPlausibleOrigin.
   const test = (origin: string): boolean => {
-    if (exact.has(origin)) return true
+    if (listed.has(origin)) return true
     // Opaque origins are allowed only when listed: never by reflect-all, a pattern or a RegExp.
     if (origin === 'null') return false
     if (reflectAll) return true
@@ -62,7 +90,7 @@ function matchRule (exact: ReadonlySet<string>, patterns: readonly OriginPattern
     for (const regexp of regexps) if (regexp.test(origin)) return true
     return false
   }
-  return Object.freeze({ type: 'match', test })
+  return Object.freeze({ type: 'match', listed, test })
 }
 
 // `true`, also as an origin function's answer on every request: built once.

@@ -21,6 +21,8 @@ export function decideOrigin (policy: Policy, origin: string | undefined, thisAr
       return origin === undefined || origin === rule.value ? decisions.allowedStatic : decisions.fixedMismatch
   }
   if (origin === undefined) return decisions.noOrigin
+  // An exact hit is as plausible as the listed origin it equals: the character check is for the rest.
+  if (rule.type === 'match' && rule.listed.has(origin)) return decisions.allowedReflect
   if (!isPlausibleOrigin(origin)) return decisions.invalidOrigin
   if (rule.type === 'match') return rule.test(origin) ? decisions.allowedReflect : decisions.denied
   return new Promise(resolve => {

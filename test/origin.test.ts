@@ -73,6 +73,19 @@ t.test('a refused origin gets no CORS headers at all, even with credentials and 
   t.equal(allowed.headers['access-control-expose-headers'], 'x-total')
 })
 
+t.test('lists short and long, compared one by one or hashed, match exactly the listed origins', async (t) => {
+  for (const size of [1, 8, 9, 50]) {
+    const listed = Array.from({ length: size }, (_, i) => `https://app${i}.example`)
+    const rule = compileOriginRule([...listed, 'https://*.example.org'])
+    if (rule.type !== 'match') throw new Error('a list compiles to a match rule')
+    for (const origin of listed) t.ok(rule.listed.has(origin) && rule.test(origin), `${size}: ${origin}`)
+    for (const origin of [`https://app${size}.example`, 'https://app0.example.', 'http://app0.example', 'https://a.example.org']) {
+      t.notOk(rule.listed.has(origin), `${size}: ${origin} is not listed`)
+    }
+    t.ok(rule.test('https://a.example.org'), 'a pattern beside the list still matches')
+  }
+})
+
 t.test('wildcard patterns match one or more labels, never the apex, and only their scheme and port', async (t) => {
   const { app } = await corsApp({ origin: ['https://*.example.com', 'http://localhost:*', 'https://*.example.org:8443'] })
   const cases: Array<[string, boolean]> = [
@@ -150,8 +163,10 @@ t.test('implausible origins are never matched nor reflected, by any rule', async
   ]
   const { app } = await corsApp({ origin: [/.*/, 'https://*.example.com'] })
   const { app: reflectAll } = await corsApp({ origin: true })
+  // strict: false keeps even these in the list: listed word for word, they still match nothing.
+  const { app: listsThem } = await corsApp({ origin: hostile, strict: false })
   for (const origin of hostile) {
-    for (const server of [app, reflectAll]) {
+    for (const server of [app, reflectAll, listsThem]) {
       // inject() refuses some of these header values itself; the rule must hold for those it sends.
       const response = await server.inject(get('/', origin)).catch(() => undefined)
       t.equal(response?.headers['access-control-allow-origin'], undefined, JSON.stringify(origin.slice(0, 40)))
