@@ -6,7 +6,7 @@ import { decide, type PreflightQuery } from './decide'
 import { REFLECT, type Decision } from './decision'
 import { DenialReporter, denialOf, isRefusal } from './denials'
 import { createExplain, type CorsExplainInput, type CorsExplanation } from './explain'
-import type { RouteEntry } from './policy'
+import type { HeaderPair, RouteEntry } from './policy'
 import { RouteTable } from './route-table'
 import type { CorsOptions, CorsOptionsDelegate } from './schema'
 import { buildState, type CorsState, type RouteSlot } from './state'
@@ -290,7 +290,12 @@ function applyDecision (request: FastifyRequest, reply: FastifyReply, decision: 
   if (decision.owned) {
     // Refusals carry no headers, except the reason header of debug mode.
     if (decision.allowOrigin !== undefined) reply.header('access-control-allow-origin', decision.allowOrigin === REFLECT ? request.headers.origin : decision.allowOrigin)
-    for (const [name, value] of decision.headers) reply.header(name, value)
+    // Indexed, without destructuring: V8 kept the array iterator here (seen in a callgrind profile).
+    const headers = decision.headers
+    for (let i = 0; i < headers.length; i++) {
+      const pair = headers[i] as HeaderPair
+      reply.header(pair[0], pair[1])
+    }
   }
   if (decision.vary !== undefined) addToVary(reply, decision.vary)
 }
