@@ -167,6 +167,11 @@ async function countServer (scenario, variant, opts, dir, env) {
   }
 }
 
+/** One line of progress about one server. */
+function progress (scenario, variant, text) {
+  console.log(`  ${scenario.name.padEnd(17)} ${variant.padEnd(12)} ${text}`)
+}
+
 async function countVariant (scenario, variant, opts, dir, guardHeaders) {
   let env
   if (variant === 'same-headers') {
@@ -178,7 +183,7 @@ async function countVariant (scenario, variant, opts, dir, guardHeaders) {
   for (;;) {
     const entry = await countServer(scenario, variant, opts, dir, env).catch(err => ({ state: 'failed', reason: err.message }))
     if (entry.state !== 'slow mode' || discarded.length === opts.recounts) return discarded.length ? { ...entry, discarded } : entry
-    console.log(`  ${scenario.name.padEnd(17)} ${variant.padEnd(12)} V8 slow mode (${entry.slowModeCalls.map(n => n.toFixed(1)).join(', ')} ${SLOW_MODE_FUNCTION} calls a request): ` +
+    progress(scenario, variant, `V8 slow mode (${entry.slowModeCalls.map(n => n.toFixed(1)).join(', ')} ${SLOW_MODE_FUNCTION} calls a request): ` +
       `${entry.perRequest.map(thousands).join(', ')}, discarded; counting again in a new process`)
     discarded.push({ perRequest: entry.perRequest, slowModeCalls: entry.slowModeCalls })
   }
@@ -250,7 +255,7 @@ async function main () {
       if (variant === 'guard') guardAnswered(counted ? entry.corsHeaders : null)
       const counts = counted ? entry.perRequest.map(thousands).join(', ') : ''
       const shown = entry.state === 'ok' ? counts : counted ? `slow mode in every process: ${counts}` : `${entry.state}: ${entry.reason}`
-      console.log(`  ${scenario.name.padEnd(17)} ${variant.padEnd(12)} ${shown}`)
+      progress(scenario, variant, shown)
     })
   })
   try {
